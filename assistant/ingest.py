@@ -1,0 +1,421 @@
+"""Ingest: folders of policy documents in, a new index generation out.
+
+Only what changed is re-processed: a file whose size and mtime (or, failing that, content hash)
+match the live generation's manifest is carried over as it is; files that vanished from the
+folders being ingested are removed; a file that fails to load keeps its previously indexed version.
+Vectors come from the embedding cache, so an unchanged passage is never embedded twice.
+
+Example::
+
+    summary = Ingestor(settings).run([Path("corpus")])
+    print(summary.describe())
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .bm25 import Vocabulary, build_bm25
+from .chunk import Chunker
+from .config import Settings
+from .documents import Passage, PolicyDocument, content_hash
+from .embed import Embedder, make_embedder
+from .index import (
+    CURRENT,
+    FORMAT_VERSION,
+    MANIFEST,
+    current_generation,
+    fsync_dir,
+    read_manifest,
+    remove_stale_generations,
+    write_atomic,
+)
+from .load import LoadError, SourceFile, Skipped, discover, file_fingerprint, file_hash, load_document
+from .store import ChunkStore
+from .tokenize import Tokenizer
+from .vectors import VectorCache, cache_path
+
+PARSER_VERSION = 1  # bump when load/structure/chunk change what they produce
+EMBED_BATCH = 32
+
+
+class IngestError(Exception):
+    """Ingest cannot start (index folder unwritable, another ingest running, bad settings)."""
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did; :meth:`describe` is the closing summary printed by the CLI."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    documents: int = 0
+    passages: int = 0
+    embedded: int = 0
+    chars: int = 0
+    seconds: float = 0.0
+    generation: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def describe(self) -> str:
+        lines = [f"  failed: {source}: {message}" for source, message in self.failed]
+        lines.append(
+            f"documents: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed, {len(self.failed)} failed; {self.documents} in the index, "
+            f"{self.passages} passages, {self.embedded} newly embedded; {self.seconds:.1f} s"
+        )
+        return "\n".join(lines)
+
+
+def index_text(title: str, section_path: Iterable[str], text: str) -> str:
+    """What BM25 and the embedder see: the title and section path take part in retrieval."""
+    path = " > ".join(section_path)
+    return f"{title}\n{path}\n{text}" if path else f"{title}\n{text}"
+
+
+_tokenizer: Tokenizer | None = None
+
+
+@dataclass
+class _Parsed:
+    """A file loaded, chunked and tokenized by a worker."""
+
+    document: PolicyDocument
+    passages: list[Passage]
+    tokens: list[str]
+    chars: int
+
+
+def _load_and_chunk(args: tuple[SourceFile, int, int, int, str]) -> tuple[SourceFile, Any]:
+    """Worker: one file to (document, passages, BM25 tokens per passage), or the error message.
+
+    Runs in a process pool, so segmentation, the costliest step, runs on every core.
+    """
+    global _tokenizer
+    item, max_bytes, min_chars, max_chars, digest = args
+    try:
+        document = load_document(item, max_bytes=max_bytes, digest=digest)
+        passages = Chunker(min_chars, max_chars).split(document)
+        if not passages:
+            return item, "contains no text to index"
+        _tokenizer = _tokenizer or Tokenizer()
+        tokens = [" ".join(_tokenizer.tokens(index_text(document.meta.title, p.section_path, p.text)))
+                  for p in passages]
+        # The passages carry all the text the index keeps: don't ship the whole text back too.
+        chars = len(document.text)
+        return item, _Parsed(replace(document, text=""), passages, tokens, chars)
+    except LoadError as exc:
+        return item, str(exc)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
+        return item, f"could not be processed ({type(exc).__name__}: {exc}); please report this file"
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    """Whether ``path`` is one of ``roots`` or lies inside one of them."""
+    return any(path == str(r) or path.startswith(str(r).rstrip("/") + "/") for r in roots)
+
+
+class _Postings:
+    """BM25 input gathered during ingest: token ids per passage, in the order passages are stored."""
+
+    def __init__(self) -> None:
+        self.vocab = Vocabulary()
+        self.token_ids: list[np.ndarray] = []
+        self.positions: list[int] = []
+
+    def add(self, passage_ids: list[int], tokens: list[str]) -> None:
+        for passage_id, token_text in zip(passage_ids, tokens):
+            self.token_ids.append(self.vocab.ids(token_text.split()))
+            self.positions.append(passage_id)
+
+    def add_stored(self, store: ChunkStore, since: int = 0) -> None:
+        """Passages copied from the previous generation: their tokens come from the store."""
+        rows = list(store.iter_tokens(since=since))
+        self.add([r[0] for r in rows], [r[1] for r in rows])
+
+
+class _Lock:
+    """An exclusive lock on the index folder, so two ingests never interleave generations."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.path = index_dir / ".lock"
+        self.handle: Any = None
+
+    def __enter__(self) -> _Lock:
+        self.handle = self.path.open("w")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise IngestError(f"another ingest is running on {self.path.parent}; wait for it to finish") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+class Ingestor:
+    """Builds index generations from folders of documents (see the module docstring).
+
+    ``embedder`` may be passed in (tests, benchmarks); otherwise it is made from
+    ``settings.embedder`` when the first passage needs a vector.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, progress: bool = True,
+                 workers: int | None = None) -> None:
+        self.settings = settings
+        self.index_dir = settings.index_dir
+        self._embedder = embedder
+        self.progress = progress
+        self.workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings.embedder, self.settings.query_prefix,
+                                           self.settings.passage_prefix)
+        return self._embedder
+
+    def _settings_key(self) -> dict[str, Any]:
+        return {"parser": PARSER_VERSION, "chunk": [self.settings.chunk_min_chars, self.settings.chunk_max_chars]}
+
+    def run(self, roots: list[Path], on_event: Callable[[str], None] | None = None) -> IngestSummary:
+        started = time.perf_counter()
+        try:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IngestError(f"cannot create the index folder {self.index_dir} ({exc.strerror}); choose another with --index") from None
+        if not os.access(self.index_dir, os.W_OK):
+            raise IngestError(f"the index folder {self.index_dir} is not writable; choose another with --index")
+        with _Lock(self.index_dir):
+            summary = self._run_locked([Path(r).resolve() for r in roots], on_event or (lambda _: None))
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def _run_locked(self, roots: list[Path], emit: Callable[[str], None]) -> IngestSummary:
+        summary = IngestSummary()
+        live = current_generation(self.index_dir)
+        old_manifest = read_manifest(live) if live else {"documents": {}}
+        old_docs: dict[str, dict[str, Any]] = old_manifest.get("documents", {})
+        reparse_all = old_manifest.get("settings") != self._settings_key()
+        self._old_sources = set(old_docs)
+        # Leftovers of a killed ingest are never live; clear them before writing a new one.
+        remove_stale_generations(self.index_dir, {live} if live else set())
+
+        t0 = time.perf_counter()
+        found: dict[str, SourceFile] = {}
+        for entry in discover(roots, self.settings.ignore):
+            if isinstance(entry, Skipped):
+                summary.failed.append((entry.source, entry.reason))
+            elif entry.source in found:
+                summary.failed.append((entry.source, f"has the same relative path as {found[entry.source].path}; "
+                                                     "ingest the two folders into separate indexes"))
+            else:
+                found[entry.source] = entry
+
+        keep: dict[str, dict[str, Any]] = {}
+        todo: list[tuple[SourceFile, str]] = []
+        for source, item in found.items():
+            old = old_docs.get(source)
+            try:
+                size, mtime = file_fingerprint(item.path)
+                if old and not reparse_all and old["size"] == size and old["mtime_ns"] == mtime:
+                    keep[source] = old
+                    summary.unchanged += 1
+                    continue
+                digest = file_hash(item.path)
+            except OSError as exc:
+                summary.failed.append((source, f"cannot be read ({exc.strerror}); check its permissions"))
+                if old:
+                    keep[source] = old
+                continue
+            if old and not reparse_all and old["file_hash"] == digest:
+                keep[source] = {**old, "size": size, "mtime_ns": mtime}
+                summary.unchanged += 1
+                continue
+            todo.append((item, digest))
+
+        failed_sources = {source for source, _ in summary.failed}
+        for source, old in old_docs.items():
+            if source in found:
+                continue
+            if source in failed_sources:
+                keep[source] = old  # unreadable now, but what was indexed stays
+            elif _under(old.get("path", ""), roots):
+                summary.removed += 1
+            else:
+                keep[source] = old  # from a folder not being ingested now: leave it alone
+
+        embedder_name = self.settings.embedder if self.settings.dense else None
+        if live is not None and not todo and summary.removed == 0 and not reparse_all \
+                and old_manifest.get("embedder") == embedder_name:
+            emit("nothing changed; the index is up to date")
+            summary.generation = live.name
+            summary.documents = len(old_docs)
+            summary.passages = int(old_manifest.get("passages", 0))
+            return summary
+
+        generation = self.index_dir / f"gen-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{os.getpid()}"
+        generation.mkdir()
+        store = ChunkStore(generation / "store.sqlite")
+        switched = False
+        try:
+            postings = _Postings()
+            if live is not None:
+                store.copy_documents_from(live / "store.sqlite", [v["doc_id"] for v in keep.values()])
+                postings.add_stored(store)
+            parsed = self._parse_into(todo, store, postings, summary)
+            recovered = {s: old_docs[s] for s, _ in summary.failed if s in old_docs and s not in keep}
+            if recovered and live is not None:
+                # A file that fails now keeps the version indexed before: nothing indexed is lost.
+                first_new = store.next_id()
+                store.copy_documents_from(live / "store.sqlite", [v["doc_id"] for v in recovered.values()])
+                postings.add_stored(store, since=first_new)
+                keep.update(recovered)
+            store.commit()
+            summary.timings["parse_chunk"] = time.perf_counter() - t0
+            if not keep and not parsed:
+                emit("no documents could be indexed; nothing was written")
+                return summary
+            if live is not None and not parsed and summary.removed == 0 and not reparse_all \
+                    and old_manifest.get("embedder") == embedder_name:
+                emit("nothing changed; the index is up to date")
+                summary.generation = live.name
+                summary.documents = len(old_docs)
+                summary.passages = int(old_manifest.get("passages", 0))
+                return summary
+            self._build_search(generation, store, postings, summary)
+            store.close()
+            documents = {**keep, **parsed}
+            summary.documents = len(documents)
+            manifest = {
+                "format": FORMAT_VERSION,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "settings": self._settings_key(),
+                "embedder": embedder_name,
+                "passages": summary.passages,
+                "documents": documents,
+            }
+            write_atomic(generation / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+            fsync_dir(generation)
+            # The switch: one rename. Before it the old generation is live, after it the new one.
+            write_atomic(self.index_dir / CURRENT, generation.name + "\n")
+            switched = True
+        finally:
+            store.close()
+            if not switched:
+                shutil.rmtree(generation, ignore_errors=True)
+        summary.generation = generation.name
+        # Keep the generation just replaced: a server may still be reading from it.
+        remove_stale_generations(self.index_dir, {generation} | ({live} if live else set()))
+        return summary
+
+    def _parse_into(self, todo: list[tuple[SourceFile, str]], store: ChunkStore, postings: _Postings,
+                    summary: IngestSummary) -> dict[str, dict[str, Any]]:
+        """Load, chunk and tokenize ``todo`` in worker processes, storing each result as it arrives.
+
+        Returns the manifest entries of the documents added or updated.
+        """
+        s = self.settings
+        jobs = [(item, int(s.max_file_mb * 1_000_000), s.chunk_min_chars, s.chunk_max_chars, digest)
+                for item, digest in todo]
+        jobs.sort(key=lambda job: -job[0].path.stat().st_size)  # largest first: the workers finish together
+        entries: dict[str, dict[str, Any]] = {}
+        known = {source for source in self._old_sources}
+        bar = tqdm(total=len(jobs), desc="parse", unit="file", disable=not self.progress or not jobs,
+                   dynamic_ncols=True)
+        pool = ProcessPoolExecutor(self.workers) if self.workers > 1 and len(jobs) > 20 else None
+        try:
+            results = pool.map(_load_and_chunk, jobs, chunksize=8) if pool else map(_load_and_chunk, jobs)
+            for item, result in results:
+                bar.update()
+                if isinstance(result, str):
+                    summary.failed.append((item.source, result))
+                    continue
+                ids = store.add_document(result.document, result.passages, result.tokens, result.chars)
+                postings.add(ids, result.tokens)
+                size, mtime = file_fingerprint(item.path)
+                entries[item.source] = {
+                    "doc_id": result.document.doc_id,
+                    "path": str(item.path),
+                    "size": size,
+                    "mtime_ns": mtime,
+                    "file_hash": result.document.file_hash,
+                    "passages": len(result.passages),
+                    "passage_hashes": content_hash("".join(p.hash for p in result.passages)),
+                }
+                summary.chars += result.chars
+                if item.source in known:
+                    summary.updated += 1
+                else:
+                    summary.added += 1
+                bar.set_postfix(passages=len(postings.positions), refresh=False)
+        finally:
+            bar.close()
+            if pool:
+                pool.shutdown(cancel_futures=True)
+        return entries
+
+    def _build_search(self, generation: Path, store: ChunkStore, postings: _Postings, summary: IngestSummary) -> None:
+        t0 = time.perf_counter()
+        summary.passages = len(postings.positions)
+        build_bm25(postings.token_ids, postings.vocab.mapping).save(str(generation / "bm25"), show_progress=False)
+        np.save(generation / "positions.npy", np.asarray(postings.positions, dtype=np.int64))
+        summary.timings["bm25"] = time.perf_counter() - t0
+        if self.settings.dense:
+            t1 = time.perf_counter()
+            titles = {d.doc_id: d.meta.title for d in store.documents()}
+            texts: dict[int, str] = {}
+            for passage in store.iter_passages():
+                texts[passage.id] = index_text(titles[passage.doc_id], passage.section_path, passage.text)
+            self._build_dense(generation, postings.positions, texts, summary)
+            summary.timings["dense"] = time.perf_counter() - t1
+
+    def _build_dense(self, generation: Path, positions: list[int], texts: dict[int, str],
+                     summary: IngestSummary) -> None:
+        import faiss
+
+        keys = [content_hash(texts[pid]) for pid in positions]
+        texts_by_key = {key: texts[pid] for key, pid in zip(keys, positions)}
+        embedder = self.embedder
+        cache = VectorCache(cache_path(self.index_dir, embedder.name), embedder.dim)
+        try:
+            missing = cache.missing(keys)
+            bar = tqdm(total=len(missing), desc="embed", unit="passage", disable=not self.progress or not missing,
+                       dynamic_ncols=True)
+            for start in range(0, len(missing), EMBED_BATCH):
+                batch = missing[start:start + EMBED_BATCH]
+                cache.put(batch, embedder.embed_passages([texts_by_key[k] for k in batch]))
+                summary.embedded += len(batch)
+                bar.update(len(batch))
+            bar.close()
+            matrix = cache.get(keys) if keys else np.zeros((0, embedder.dim), dtype=np.float32)
+        finally:
+            cache.close()
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
+        if len(keys):
+            index.add_with_ids(matrix, np.asarray(positions, dtype=np.int64))
+        faiss.write_index(index, str(generation / "dense.faiss"))

@@ -1,0 +1,202 @@
+"""Retrieve: BM25 over jieba tokens and dense vectors, fused by reciprocal rank, with metadata filters.
+
+Example::
+
+    retriever = HybridRetriever(Index.open(Path("index")))
+    hits = retriever.search("算力券怎么申请", top_k=10, filters=Filters(region="河北省"))
+    hits[0].passage.section_path, hits[0].document.meta.title, hits[0].score
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from .embed import Embedder, make_embedder
+from .index import Index
+from .ingest import index_text
+from .store import StoredDocument, StoredPassage
+from .tokenize import Tokenizer
+
+
+class FilterError(ValueError):
+    """A filter expression the user typed is malformed; the message shows the accepted form."""
+
+
+FILTER_KEYS = ("region", "issuer", "kind", "date_from", "date_to", "in_force", "source")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata conditions a passage's document must meet. Empty fields do not filter.
+
+    ``region``/``issuer``/``kind`` match by substring (issuer "北京市" matches every Beijing bureau);
+    dates compare ISO strings, so a partial date "2024" works as a bound.
+    """
+
+    region: str = ""
+    issuer: str = ""
+    kind: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    in_force: bool | None = None
+    source: str = ""
+
+    @classmethod
+    def parse(cls, expressions: Sequence[str]) -> Filters:
+        """From CLI-style ``key=value`` strings: ``region=北京市``, ``in_force=true``, ``date_from=2020``."""
+        values: dict[str, object] = {}
+        for expression in expressions:
+            key, sep, value = expression.partition("=")
+            key = key.strip()
+            if not sep or key not in FILTER_KEYS:
+                raise FilterError(f"bad filter '{expression}'; use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
+            if key == "in_force":
+                lowered = value.strip().lower()
+                if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                    raise FilterError(f"bad filter '{expression}'; in_force takes true or false")
+                values[key] = lowered in ("true", "1", "yes")
+            else:
+                values[key] = value.strip()
+        return cls(**values)  # type: ignore[arg-type]
+
+    def __bool__(self) -> bool:
+        return any((self.region, self.issuer, self.kind, self.date_from, self.date_to, self.in_force is not None,
+                    self.source))
+
+    def accepts(self, document: StoredDocument, today: date | None = None) -> bool:
+        meta = document.meta
+        if self.region and self.region not in meta.region:
+            return False
+        if self.issuer and self.issuer not in meta.issuer:
+            return False
+        if self.kind and self.kind not in meta.kind:
+            return False
+        if self.source and not document.source.startswith(self.source):
+            return False
+        when = meta.date or meta.publish_date or meta.effective_date
+        if self.date_from and (not when or when < self.date_from):
+            return False
+        if self.date_to and (not when or when[: len(self.date_to)] > self.date_to):
+            return False
+        if self.in_force is not None and meta.in_force(today) != self.in_force:
+            return False
+        return True
+
+
+@dataclass
+class Hit:
+    """One retrieved passage with its document, fused score and the rank each retriever gave it."""
+
+    passage: StoredPassage
+    document: StoredDocument
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self, today: date | None = None) -> dict[str, object]:
+        """The ``passages`` entry of the answer JSON."""
+        meta = self.document.meta
+        return {
+            "source": self.document.source,
+            "title": meta.title,
+            "doc_number": meta.doc_number,
+            "issuer": meta.issuer,
+            "section_path": list(self.passage.section_path),
+            "pages": list(self.passage.pages),
+            "date": meta.date,
+            "in_force": meta.in_force(today),
+            "expiry_date": meta.expiry_date,
+            "text": self.passage.text,
+            "char_start": self.passage.char_start,
+            "char_end": self.passage.char_end,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass
+class HybridRetriever:
+    """BM25 + dense retrieval fused by weighted reciprocal rank (see the module docstring)."""
+
+    index: Index
+    embedder: Embedder | None = None
+    candidates: int = 100
+    rrf_k: int = 60
+    weights: dict[str, float] = field(default_factory=lambda: {"bm25": 1.0, "dense": 1.0})
+    tokenizer: Tokenizer = field(default_factory=Tokenizer)
+    last_timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.candidates <= 0:
+            raise ValueError(f"candidates must be greater than 0; got {self.candidates}")
+        if self.embedder is None and self.index.has_dense and self.index.embedder_name:
+            self.embedder = make_embedder(self.index.embedder_name)
+        vocab = self.index.bm25.vocab_dict
+        self._vocab = vocab
+
+    def _mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask over BM25 positions, or None when nothing is filtered."""
+        if not filters:
+            return None
+        allowed_docs = np.fromiter((filters.accepts(self.index.documents[d]) for d in self.index.doc_order),
+                                   dtype=bool, count=len(self.index.doc_order))
+        return allowed_docs[self.index.passage_docs]
+
+    def bm25_ranking(self, query: str, mask: np.ndarray | None) -> np.ndarray:
+        """Positions of the best BM25 candidates, best first (only those with a positive score)."""
+        tokens = [t for t in self.tokenizer.tokens(query) if t in self._vocab]
+        if not tokens:
+            return np.zeros(0, dtype=np.int64)
+        scores = self.index.bm25.get_scores(tokens)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        k = min(self.candidates, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return top[scores[top] > 0]
+
+    def dense_ranking(self, query: str, mask: np.ndarray | None) -> np.ndarray:
+        """Passage ids of the nearest dense candidates, best first."""
+        if self.index.dense is None or self.embedder is None:
+            return np.zeros(0, dtype=np.int64)
+        import faiss
+
+        vector = self.embedder.embed_query(query)[None, :]
+        params = None
+        if mask is not None:
+            allowed = self.index.positions[mask]
+            if len(allowed) == 0:
+                return np.zeros(0, dtype=np.int64)
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+        k = min(self.candidates, self.index.dense.ntotal)
+        _, ids = self.index.dense.search(vector, k, params=params)
+        return ids[0][ids[0] >= 0]
+
+    def search(self, query: str, top_k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        if top_k <= 0:
+            raise ValueError(f"top_k must be greater than 0; got {top_k}")
+        t0 = time.perf_counter()
+        mask = self._mask(filters)
+        bm25_ids = self.index.positions[self.bm25_ranking(query, mask)]
+        t1 = time.perf_counter()
+        dense_ids = self.dense_ranking(query, mask)
+        t2 = time.perf_counter()
+        fused: dict[int, float] = {}
+        ranks: dict[int, dict[str, int]] = {}
+        for name, ids in (("bm25", bm25_ids), ("dense", dense_ids)):
+            weight = self.weights.get(name, 1.0)
+            for rank, pid in enumerate(ids.tolist(), start=1):
+                fused[pid] = fused.get(pid, 0.0) + weight / (self.rrf_k + rank)
+                ranks.setdefault(pid, {})[name] = rank
+        best = sorted(fused, key=lambda pid: -fused[pid])[:top_k]
+        passages = self.index.store.passages(best)
+        hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]
+        self.last_timings = {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000,
+                             "total": (time.perf_counter() - t0) * 1000}
+        return hits
+
+    def index_text_of(self, hit: Hit) -> str:
+        return index_text(hit.document.meta.title, hit.passage.section_path, hit.passage.text)
