@@ -22,8 +22,8 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core.node_parser import NodeParser
@@ -41,8 +41,43 @@ class _Block:
     path: tuple[str, ...]
     start: int
     end: int
+    articles: int  # 第X条 articles inside: a passage holds at most one
+    heading_only: bool = False
+
+
+@dataclass
+class _Node:
+    """A section in the heading tree: its own span (heading line and text up to its first child)."""
+
+    path: tuple[str, ...]
+    start: int
+    end: int
     is_article: bool
-    heading_only: bool
+    children: list[_Node] = field(default_factory=list)
+
+    @property
+    def subtree_end(self) -> int:
+        return self.children[-1].subtree_end if self.children else self.end
+
+    def article_count(self) -> int:
+        return int(self.is_article) + sum(child.article_count() for child in self.children)
+
+
+def _tree(sections: Sequence[Section]) -> _Node:
+    root = _Node((), 0, 0, False)
+    stack = [root]
+    for section in sections:
+        if not section.path:  # the preamble: text before the first heading
+            root.start, root.end = section.start, section.end
+            continue
+        node = _Node(section.path, section.start, section.end, section.is_article)
+        while len(stack) > 1 and not (
+            len(stack[-1].path) < len(node.path) and node.path[: len(stack[-1].path)] == stack[-1].path
+        ):
+            stack.pop()
+        stack[-1].children.append(node)
+        stack.append(node)
+    return root
 
 
 def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
@@ -70,11 +105,12 @@ class Chunker:
 
     def split(self, document: PolicyDocument) -> list[Passage]:
         text = document.text
-        blocks = self._blocks(text, parse_sections(text))
         passages: list[Passage] = []
-        for block in self._merge(blocks, text):
+        for block in self._blocks(text, _tree(parse_sections(text))):
             for start, end in self._pieces(text, block.start, block.end):
                 body = text[start:end]
+                if not body.strip():
+                    continue  # a piece of blank lines only: nothing to retrieve or cite
                 lead = len(body) - len(body.lstrip())
                 start, end = start + lead, start + len(body.rstrip())
                 passages.append(
@@ -90,45 +126,51 @@ class Chunker:
                 )
         return passages
 
-    @staticmethod
-    def _blocks(text: str, sections: Sequence[Section]) -> list[_Block]:
-        blocks = []
-        for section in sections:
-            body = text[section.start:section.end].strip()
-            if not body:
-                continue
-            heading_only = bool(section.path) and "\n" not in body and len(body) <= 60 and not section.is_article
-            blocks.append(_Block(section.path, section.start, section.end, section.is_article, heading_only))
+    def _blocks(self, text: str, root: _Node) -> list[_Block]:
+        def size(start: int, end: int) -> int:
+            return len(text[start:end].strip())
+
+        def own_block(node: _Node) -> list[_Block]:
+            if not size(node.start, node.end):
+                return []
+            body = text[node.start:node.end].strip()
+            heading_only = bool(node.path) and "\n" not in body and len(body) <= 60 and not node.is_article
+            return [_Block(node.path, node.start, node.end, int(node.is_article), heading_only)]
+
+        def visit(node: _Node) -> list[_Block]:
+            end = node.subtree_end
+            # A whole subsection that fits (e.g. "（二）…" with its items 1.–6.) is the best passage.
+            if node.path and size(node.start, end) <= self.max_chars and node.article_count() <= 1:
+                # A bare heading over a single child ("第七章 附则" + "第五十条") is cited by the child.
+                inner = node
+                while len(inner.children) == 1 and all(b.heading_only for b in own_block(inner)):
+                    inner = inner.children[0]
+                return [_Block(inner.path, node.start, end, node.article_count())] if size(node.start, end) else []
+            parts = own_block(node)
+            for child in node.children:
+                parts.extend(visit(child))
+            return self._merge(parts, size)
+
+        blocks = own_block(root)  # the preamble stays on its own
+        for top in root.children:  # never merge across top-level sections
+            blocks.extend(visit(top))
         return blocks
 
-    def _merge(self, blocks: list[_Block], text: str) -> list[_Block]:
-        def size(block: _Block) -> int:
-            return len(text[block.start:block.end].strip())
-
-        def same_unit(a: _Block, b: _Block) -> bool:
-            if not a.path or not b.path or a.path[0] != b.path[0]:
-                return False
-            return not (a.is_article and b.is_article)
-
+    def _merge(self, parts: list[_Block], size: Callable[[int, int], int]) -> list[_Block]:
+        """Merge neighbours inside one parent: bare headings forward, short pieces with a sibling."""
         merged: list[_Block] = []
-        for block in blocks:
+        for block in parts:
             if merged:
                 last = merged[-1]
-                fits = size(last) + size(block) <= self.max_chars
-                if last.heading_only and last.path == block.path[: len(last.path)] and (
-                    fits or len(block.path) > len(last.path)
-                ):
+                if last.heading_only and block.path[: len(last.path)] == last.path:
                     # A bare heading belongs to what it heads: keep the deeper path.
-                    merged[-1] = _Block(block.path, last.start, block.end, block.is_article, block.heading_only)
+                    merged[-1] = _Block(block.path, last.start, block.end, block.articles, block.heading_only)
                     continue
-                if same_unit(last, block) and fits and (size(last) < self.min_chars or size(block) < self.min_chars):
-                    merged[-1] = _Block(
-                        _common_prefix(last.path, block.path),
-                        last.start,
-                        block.end,
-                        last.is_article or block.is_article,
-                        False,
-                    )
+                small = size(last.start, last.end) < self.min_chars or size(block.start, block.end) < self.min_chars
+                fits = size(last.start, block.end) <= self.max_chars
+                if small and fits and last.articles + block.articles <= 1:
+                    merged[-1] = _Block(_common_prefix(last.path, block.path), last.start, block.end,
+                                        last.articles + block.articles)
                     continue
             merged.append(block)
         return merged
@@ -151,10 +193,17 @@ class Chunker:
                 pieces.append((piece_start, piece_end))
                 piece_start, piece_end = s, e
         pieces.append((piece_start, piece_end))
-        # A tiny tail reads better inside its predecessor, even if that overshoots a little.
+        # A tiny tail reads badly alone: move whole sentences from its predecessor into it, as
+        # long as the tail stays within max_chars (the predecessor only shrinks).
         if len(pieces) > 1 and pieces[-1][1] - pieces[-1][0] < self.min_chars // 2:
-            tail = pieces.pop()
-            pieces[-1] = (pieces[-1][0], tail[1])
+            (prev_start, boundary), (_, tail_end) = pieces[-2], pieces[-1]
+            for s, _e in reversed([span for span in spans if prev_start < span[0] < boundary]):
+                if tail_end - s > self.max_chars:
+                    break
+                boundary = s
+                if tail_end - s >= self.min_chars // 2:
+                    break
+            pieces[-2:] = [(prev_start, boundary), (boundary, tail_end)]
         return pieces
 
     def _hard_split(self, text: str, start: int, end: int) -> list[tuple[int, int]]:

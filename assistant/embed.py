@@ -106,7 +106,10 @@ class SentenceTransformerEmbedder:
                 "path or a model already in the Hugging Face cache"
             ) from None
         self.name = f"st:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension (deprecated, to be removed).
+        dimension = getattr(self._model, "get_embedding_dimension", None) \
+            or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self.batch_size = batch_size

@@ -48,7 +48,7 @@ from .store import ChunkStore
 from .tokenize import Tokenizer
 from .vectors import VectorCache, cache_path
 
-PARSER_VERSION = 1  # bump when load/structure/chunk change what they produce
+PARSER_VERSION = 2  # bump when load/structure/chunk change what they produce
 EMBED_BATCH = 32
 
 
@@ -278,7 +278,8 @@ class Ingestor:
             summary.passages = int(old_manifest.get("passages", 0))
             return summary
 
-        generation = self.index_dir / f"gen-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{os.getpid()}"
+        # Microseconds in the name: two ingests by one process within a second must not collide.
+        generation = self.index_dir / f"gen-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}-{os.getpid()}"
         generation.mkdir()
         store = ChunkStore(generation / "store.sqlite")
         switched = False

@@ -69,6 +69,13 @@ def discover(roots: Iterable[Path], ignore: Iterable[str] = ()) -> Iterator[Sour
             continue
         for folder, dirs, files in os.walk(root, followlinks=False, onerror=None):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            # A link to a folder is not followed (it may loop back): say so rather than drop it silently.
+            for name in [d for d in dirs if (Path(folder) / d).is_symlink()]:
+                dirs.remove(name)
+                path = Path(folder) / name
+                yield Skipped(path.relative_to(root).as_posix(),
+                              "is a symbolic link to a folder, which is not followed; ingest the folder it "
+                              "points to directly")
             for name in sorted(files):
                 if _ignored(name, ignore):
                     continue

@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import re
+from datetime import date as _date, timedelta
 from typing import Any
 
 import yaml
@@ -118,7 +119,18 @@ def _iso(year: str, month: str | None = None, day: str | None = None) -> str:
 
 
 def _add_years(iso: str, years: int) -> str:
+    """The last day of a term of ``years`` starting on ``iso``: 2020-01-01 + 5 -> 2024-12-31.
+
+    With a partial start date ('2020', '2020-01') only the year moves: the anniversary period.
+    """
     parts = iso.split("-")
+    if len(parts) == 3:
+        y, m, d = (int(p) for p in parts)
+        try:
+            anniversary = _date(y + years, m, d)
+        except ValueError:  # 29 February in a year that has none: the month's end
+            anniversary = _date(y + years + m // 12, m % 12 + 1, 1)
+        return (anniversary - timedelta(days=1)).isoformat()
     parts[0] = f"{int(parts[0]) + years:04d}"
     return "-".join(parts)
 

@@ -19,6 +19,7 @@ import numpy as np
 from .embed import Embedder, make_embedder
 from .index import Index
 from .ingest import index_text
+from .places import Gazetteer
 from .store import StoredDocument, StoredPassage
 from .tokenize import Tokenizer
 
@@ -126,6 +127,7 @@ class HybridRetriever:
     candidates: int = 100
     rrf_k: int = 60
     weights: dict[str, float] = field(default_factory=lambda: {"bm25": 1.0, "dense": 1.0})
+    place_boost: float = 1.5  # passages of a document about a place the question names
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
     last_timings: dict[str, float] = field(default_factory=dict)
 
@@ -134,8 +136,17 @@ class HybridRetriever:
             raise ValueError(f"candidates must be greater than 0; got {self.candidates}")
         if self.embedder is None and self.index.has_dense and self.index.embedder_name:
             self.embedder = make_embedder(self.index.embedder_name)
-        vocab = self.index.bm25.vocab_dict
-        self._vocab = vocab
+        self._vocab = self.index.bm25.vocab_dict
+        self.gazetteer = Gazetteer.from_documents(self.index.documents.values())
+        self._doc_places = [self.gazetteer.document_places.get(d, set()) for d in self.index.doc_order]
+
+    def _place_weights(self, query: str) -> np.ndarray | None:
+        """Per-document score multiplier: ``place_boost`` for documents about a place the query names."""
+        places = self.gazetteer.places_in(query)
+        if not places or self.place_boost == 1.0:
+            return None
+        matches = np.fromiter((bool(p & places) for p in self._doc_places), dtype=bool, count=len(self._doc_places))
+        return np.where(matches, self.place_boost, 1.0)
 
     def _mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean mask over BM25 positions, or None when nothing is filtered."""
@@ -145,12 +156,14 @@ class HybridRetriever:
                                    dtype=bool, count=len(self.index.doc_order))
         return allowed_docs[self.index.passage_docs]
 
-    def bm25_ranking(self, query: str, mask: np.ndarray | None) -> np.ndarray:
+    def bm25_ranking(self, query: str, mask: np.ndarray | None, doc_weights: np.ndarray | None = None) -> np.ndarray:
         """Positions of the best BM25 candidates, best first (only those with a positive score)."""
         tokens = [t for t in self.tokenizer.tokens(query) if t in self._vocab]
         if not tokens:
             return np.zeros(0, dtype=np.int64)
         scores = self.index.bm25.get_scores(tokens)
+        if doc_weights is not None:
+            scores = scores * doc_weights[self.index.passage_docs]
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(self.candidates, len(scores))
@@ -180,9 +193,12 @@ class HybridRetriever:
             raise ValueError(f"top_k must be greater than 0; got {top_k}")
         t0 = time.perf_counter()
         mask = self._mask(filters)
-        bm25_ids = self.index.positions[self.bm25_ranking(query, mask)]
+        doc_weights = self._place_weights(query)
+        empty = np.zeros(0, dtype=np.int64)
+        bm25_ids = (self.index.positions[self.bm25_ranking(query, mask, doc_weights)]
+                    if self.weights.get("bm25", 1.0) else empty)
         t1 = time.perf_counter()
-        dense_ids = self.dense_ranking(query, mask)
+        dense_ids = self.dense_ranking(query, mask) if self.weights.get("dense", 1.0) else empty
         t2 = time.perf_counter()
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
@@ -191,6 +207,10 @@ class HybridRetriever:
             for rank, pid in enumerate(ids.tolist(), start=1):
                 fused[pid] = fused.get(pid, 0.0) + weight / (self.rrf_k + rank)
                 ranks.setdefault(pid, {})[name] = rank
+        if doc_weights is not None and fused:
+            passage_docs = self.index.passage_docs[np.searchsorted(self.index.positions, list(fused))]
+            for pid, doc in zip(list(fused), passage_docs.tolist()):
+                fused[pid] *= float(doc_weights[doc])
         best = sorted(fused, key=lambda pid: -fused[pid])[:top_k]
         passages = self.index.store.passages(best)
         hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]

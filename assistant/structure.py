@@ -52,12 +52,21 @@ def _clip(text: str) -> str:
     return text if len(text) <= _HEADING_MAX else text[: _HEADING_MAX - 1] + "…"
 
 
+_INNER_MARKER = re.compile(rf"(?<=.)(?:[（(][{_NUM}\d]{{1,3}}[）)]|(?<![\d.])\d{{1,2}}[、．.](?!\d))")
+
+
 def _enumeration_label(line: str) -> str:
-    """'（一）加强统筹。各区要……' -> '（一）加强统筹': an inline heading ends at its first stop."""
-    match = re.match(r"^(.*?[。！？!?：:])", line)
-    if match and len(match.group(1)) < len(line.rstrip()):
-        return _clip(match.group(1).rstrip("。：:"))
-    return _clip(line)
+    """'（一）加强统筹。各区要……' -> '（一）加强统筹': an inline heading ends at its first stop,
+    or where the next enumeration starts on the same line ('二、调整方案（一）调整定价方式')."""
+    line = line.strip()
+    match = re.match(r"^(.*?[。！？!?：:；;])", line)
+    label = match.group(1).rstrip("。：:；;") if match and len(match.group(1)) < len(line) else line
+    inner = _INNER_MARKER.search(label, 2)
+    if inner:
+        label = label[: inner.start()]
+    if len(label) > 30 and (comma := re.search(r"[，,]", label)):
+        label = label[: comma.start()]  # a run-on first sentence: its first clause names the section
+    return _clip(label)
 
 
 def classify(line: str, md_rank_offset: int = 0) -> Heading | None:

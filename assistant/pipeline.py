@@ -1,0 +1,144 @@
+"""The assistant end to end: question (+ history) -> standalone query -> retrieval -> answer or refusal.
+
+One object serves the CLI, the HTTP API and the web UI. The mode is ``extractive`` (offline, the
+default) or ``llm`` (when an OpenAI-compatible endpoint is configured).
+
+Example::
+
+    assistant = PolicyAssistant.from_settings(load_settings())
+    answer = assistant.ask("河北省在优化算力布局方面提出了哪些意见?")
+    print(answer.answer)
+    for piece in assistant.stream("那申请材料要哪些？", history=[...]):
+        ...   # str pieces, then the final Answer
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from .answer import Answer, ExtractiveAnswerer, QueryTerms, evidence_strength, refusal_text
+from .config import Settings
+from .index import Index
+from .llm import LLMError
+from .retrieve import Filters, Hit, HybridRetriever
+from .rewrite import standalone_query
+
+MAX_QUESTION_CHARS = 2000
+# Refuse below this evidence strength (share of the question's term weight found in the best
+# passage). Calibrated on the dev set's unanswerable vs answerable questions: eval/calibrate_refusal.py.
+REFUSAL_THRESHOLD = 0.5
+
+
+class QuestionError(ValueError):
+    """The question itself is unusable (empty, too long, control characters)."""
+
+
+def validate_question(question: str) -> str:
+    """The question, stripped; raise :class:`QuestionError` with a clear message when unusable."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    cleaned = "".join(ch for ch in question if ch in "\n\t" or ch.isprintable()).strip()
+    if not cleaned:
+        raise QuestionError("the question is empty; type a question")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is {len(cleaned)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    return cleaned
+
+
+@dataclass
+class PolicyAssistant:
+    """Retrieval plus an answerer, with refusal when the evidence is too weak."""
+
+    index: Index
+    retriever: HybridRetriever
+    extractive: ExtractiveAnswerer
+    llm: Any | None = None  # assistant.llm.LLMAnswerer when an endpoint is configured
+    top_k: int = 10
+    refusal_threshold: float = REFUSAL_THRESHOLD
+
+    @classmethod
+    def from_settings(cls, settings: Settings, index: Index | None = None) -> PolicyAssistant:
+        index = index or Index.open(settings.index_dir)
+        llm = None
+        if settings.llm.base_url:
+            from .llm import LLMAnswerer
+
+            llm = LLMAnswerer.from_settings(settings.llm, index)
+        return cls(index=index, retriever=HybridRetriever(index), extractive=ExtractiveAnswerer(index), llm=llm)
+
+    @property
+    def default_mode(self) -> str:
+        return "llm" if self.llm is not None else "extractive"
+
+    def _answerer(self, mode: str | None) -> Any:
+        mode = mode or self.default_mode
+        if mode == "llm":
+            if self.llm is None:
+                raise QuestionError("no LLM is configured; set POLICYQA_LLM_BASE_URL (see README) or use --mode extractive")
+            return self.llm
+        if mode != "extractive":
+            raise QuestionError(f"unknown mode '{mode}'; use extractive or llm")
+        return self.extractive
+
+    def retrieve(self, question: str, history: Sequence[dict[str, str]] | None = None,
+                 filters: Filters | None = None, mode: str | None = None) -> tuple[str, list[Hit], float]:
+        """(standalone query, hits, evidence strength)."""
+        query = standalone_query(question, history)
+        if history and mode == "llm" and self.llm is not None:
+            query = self.llm.rewrite(question, history) or query
+        hits = self.retriever.search(query, top_k=self.top_k, filters=filters)
+        strength = evidence_strength(QueryTerms(self.index, self.extractive.tokenizer, question), hits)
+        return query, hits, strength
+
+    def stream(self, question: str, history: Sequence[dict[str, str]] | None = None,
+               filters: Filters | None = None, mode: str | None = None, today: date | None = None,
+               question_id: str | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the final :class:`Answer`."""
+        question = validate_question(question)
+        answerer = self._answerer(mode)
+        t0 = time.perf_counter()
+        query, hits, strength = self.retrieve(question, history, filters, mode)
+        t1 = time.perf_counter()
+        if not hits or strength < self.refusal_threshold:
+            text = refusal_text(hits)
+            yield text
+            answer = Answer(question=question, answer=text, mode=answerer.mode, refused=True, sentences=[],
+                            citations=[], passages=hits)
+        else:
+            answer = None
+            warnings: list[str] = []
+            try:
+                for piece in answerer.stream(question, hits, today):
+                    if isinstance(piece, Answer):
+                        answer = piece
+                    else:
+                        yield piece
+            except LLMError as exc:
+                # The model is down or slow: answer offline rather than not at all, and say so.
+                warnings.append(str(exc))
+                yield "\n（语言模型暂时无法响应，以下为从文件原文摘录的答案。）\n"
+                for piece in self.extractive.stream(question, hits, today):
+                    if isinstance(piece, Answer):
+                        answer = piece
+                    else:
+                        yield piece
+            assert answer is not None
+            answer.warnings.extend(warnings)
+        t2 = time.perf_counter()
+        answer.id = question_id
+        answer.query = query
+        answer.timings_ms = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}
+        yield answer
+
+    def ask(self, question: str, history: Sequence[dict[str, str]] | None = None, filters: Filters | None = None,
+            mode: str | None = None, today: date | None = None, question_id: str | None = None) -> Answer:
+        final = None
+        for piece in self.stream(question, history, filters, mode, today, question_id):
+            if isinstance(piece, Answer):
+                final = piece
+        assert final is not None
+        return final

@@ -1,0 +1,83 @@
+"""Place names: which places a document is about, and which places a question names.
+
+People ask about their own city ("郑州遛狗……", "在广东租房……"), and a rule of another city is a
+wrong answer however well its words match. The gazetteer is read off the indexed documents
+themselves — their ``region`` and the place names that open their titles and issuers — plus the
+provinces, so it covers whatever a deployment indexes without a shipped city list.
+
+Example::
+
+    gazetteer = Gazetteer.from_documents(index.documents.values())
+    gazetteer.places_in("郑州遛狗，绳子多长？")          # {'郑州'}
+    gazetteer.document_places[doc_id]                    # {'河南', '郑州'}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .store import StoredDocument
+
+PROVINCES = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建",
+             "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海",
+             "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门")
+# The first place in a name is a province, city, prefecture or county; a district (区) only
+# follows a city ('广州市天河区'), because '…园区', '…新区', '…风景区' open many titles too.
+_FIRST_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,3}?)(?:省|市(?![场民政容级])|自治区|自治州|县)")
+_NEXT_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,3}?)(?:区|县)")
+# Title openings that look like places but are not: 社区, 园区, 新区 … as words on their own.
+_NOT_PLACES = {"人民", "中华人民共和", "全国", "国家", "中央", "中共", "关于", "城市", "农村", "地方", "社区", "园区",
+               "自治", "行政", "特别", "经济", "开发", "高新", "保税", "示范", "试验", "街道", "各省", "各", "本市",
+               "本省", "全市", "全省", "城区", "主城", "辖区", "市辖", "市场", "监督", "小区", "景区", "校区"}
+
+
+_NOT_PLACE_CHARS = set("关于的和与及在对推动规范办法条例技术人才荣誉文化经济生态资源管理保护促进实施若干国务"
+                       "体育完善建筑商品交易旅游景居住宅风名胜湿地精致古老中心城")
+
+
+def places_of(text: str, limit: int = 24) -> set[str]:
+    """Place names (without 省/市/区 suffixes) that open ``text``: '广州市天河区关于…' -> {'广州', '天河'}."""
+    head = text[:limit]
+    found = set()
+    for province in PROVINCES:
+        if province in head:
+            found.add(province)
+    if head.startswith("中共"):
+        head = head[2:]
+    match = _FIRST_PLACE.match(head)
+    while match is not None:
+        name = match.group(1)
+        if name in _NOT_PLACES or any(ch in _NOT_PLACE_CHARS for ch in name):
+            break
+        found.add(name)
+        match = _NEXT_PLACE.match(head, match.end())
+    return found
+
+
+@dataclass
+class Gazetteer:
+    """Known place names, and the places of each document."""
+
+    names: set[str] = field(default_factory=set)
+    document_places: dict[str, set[str]] = field(default_factory=dict)
+    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_documents(cls, documents: Iterable[StoredDocument]) -> Gazetteer:
+        gazetteer = cls()
+        for document in documents:
+            meta = document.meta
+            places = places_of(meta.region, limit=40) | places_of(meta.title) | places_of(meta.issuer)
+            gazetteer.document_places[document.doc_id] = places
+            gazetteer.names |= places
+        gazetteer.names |= set(PROVINCES)
+        return gazetteer
+
+    def places_in(self, question: str) -> set[str]:
+        """The known place names a question mentions (longest match wins: 广州 not 广 + 州)."""
+        if self._pattern is None:
+            names = sorted(self.names, key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, names))) if names else re.compile(r"(?!x)x")
+        return set(self._pattern.findall(question))
