@@ -17,7 +17,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,31 +24,12 @@ from datetime import date
 from typing import Any
 
 from .index import Index
+from .relevance import QueryTerms, SentenceScorer, split_sentences
 from .retrieve import Hit
 from .tokenize import Tokenizer
 
 EXTRACTIVE_NOTE = "（以上内容由系统从文件原文中摘录组成，未使用大语言模型，请以原文为准。）"
-_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?[”’」』）)]*")
-_CLAUSE = re.compile(r"[^；;]+[；;]?")
-_LONG_SENTENCE = 160  # split a longer sentence at ；: list items; a shorter one keeps its subject
 _CITATION = re.compile(r"\[(\d{1,3})\]")
-
-# What kind of fact a question asks for, and the words of sentences that state that kind of fact.
-_CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"多少钱|多少|几[元万块]|金额|补贴|补助|奖励|罚|费|标准|比例|额度|封顶|最高|最多|上限"),
-     re.compile(r"\d+(?:\.\d+)?\s*(?:%|元|万元|亿元)|[一二三四五六七八九十百千万]+元|百分之|倍|比例|标准|不超过|最高")),
-    (re.compile(r"多久|多长时间|几天|期限|时限|什么时候|何时|哪天|日期|时间|期间|几个月|几年|多少天|截止"),
-     re.compile(r"\d+\s*(?:个?工作日|日|天|个月|年|小时)|[一二三四五六七八九十]+(?:个?工作日|日|天|个月|年)|之日起|以内|期限|届满|至\d")),
-    (re.compile(r"条件|能不能|能否|可以|可不可以|是否|资格|符合|要求|算不算|允许|合法|行不行|有没有资格|能用|能领"),
-     re.compile(r"应当|须|必须|具备|符合|年满|以上|以下|不得|可以|禁止|条件|属于|视为")),
-    (re.compile(r"怎么|如何|流程|步骤|程序|手续|申请|办理|材料|报批|环节|哪些环节|去哪"),
-     re.compile(r"申请|提交|提出|受理|审核|审查|材料|办理|登记|报送|公示|核准|备案|复核|程序")),
-    (re.compile(r"谁|哪个部门|哪家|哪个单位|什么单位|机构|部门|负责"),
-     re.compile(r"负责|部门|机构|中心|主管|委员会|局|办公室")),
-    (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"),
-     re.compile(r"包括|分为|以下|下列|等|、")),
-]
-
 
 @dataclass
 class Sentence:
@@ -94,24 +74,6 @@ class Answer:
         }
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of ``text``: split at 。！？ and line ends, and a long
-    sentence also at ；, so that "……的；拒不改正的，处……罚款" keeps the clause it depends on."""
-    spans = []
-    for match in _SENTENCE.finditer(text):
-        parts = [match.span()]
-        if match.end() - match.start() > _LONG_SENTENCE:
-            parts = [(m.start(), m.end()) for m in _CLAUSE.finditer(text, match.start(), match.end())]
-        for start, end in parts:
-            while start < end and text[start].isspace():
-                start += 1
-            while end > start and text[end - 1].isspace():
-                end -= 1
-            if end - start >= 2:
-                spans.append((start, end))
-    return spans
-
-
 def expiry_note(hit: Hit, today: date | None = None) -> str:
     """'（该文件已于2023-12-31失效）' for a citation of a document no longer in force, else ''."""
     meta = hit.document.meta
@@ -133,26 +95,6 @@ def _section_label(hit: Hit) -> str:
         return ""
     label = path[-1]
     return label if len(label) <= 24 else ""
-
-
-class QueryTerms:
-    """The question's terms with rarity weights (BM25 IDF from the index)."""
-
-    def __init__(self, index: Index, tokenizer: Tokenizer, query: str) -> None:
-        vocab = index.bm25.vocab_dict
-        indptr = index.bm25.scores["indptr"]
-        n_docs = max(index.bm25.scores["num_docs"], 1)
-        self.weights: dict[str, float] = {}
-        for token in dict.fromkeys(tokenizer.tokens(query)):
-            token_id = vocab.get(token)
-            df = int(indptr[token_id + 1] - indptr[token_id]) if token_id is not None else 0
-            # A term the corpus never uses still matters to the user: weight it as rare.
-            self.weights[token] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-        self.total = sum(self.weights.values()) or 1.0
-
-    def coverage(self, text: str) -> float:
-        """Share of the query's weight whose terms occur in ``text`` (0..1)."""
-        return sum(w for t, w in self.weights.items() if t in text) / self.total
 
 
 def evidence_strength(terms: QueryTerms, hits: Sequence[Hit]) -> float:
@@ -196,20 +138,14 @@ class ExtractiveAnswerer:
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[tuple[Hit, int, int, float]]:
         """The sentences to answer with: (hit, start, end, score), in reading order."""
-        terms = QueryTerms(self.index, self.tokenizer, question)
-        cues = [wanted for asks, wanted in _CUES if asks.search(question)]
+        scorer = SentenceScorer(QueryTerms(self.index, self.tokenizer, question), question)
         candidates: list[tuple[float, int, Hit, int, int]] = []
         for rank, hit in enumerate(hits[: self.max_passages]):
             text = hit.passage.text
-            path_cover = terms.coverage(" ".join(hit.passage.section_path).lower())
+            path_cover = scorer.terms.coverage(" ".join(hit.passage.section_path).lower())
             prior = 1.0 / (1.0 + 0.35 * rank)
             for start, end in split_sentences(text):
-                sentence = text[start:end]
-                lowered = sentence.lower()
-                score = terms.coverage(lowered) + 0.3 * path_cover
-                score += sum(0.25 for wanted in cues if wanted.search(sentence))
-                if len(sentence) < 8:
-                    score *= 0.5  # a bare heading or list marker says little on its own
+                score = scorer.score(text[start:end]) + 0.3 * path_cover
                 candidates.append((score * prior, rank, hit, start, end))
         if not candidates:
             return []

@@ -28,10 +28,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer, Sentence, split_sentences
+from .answer import Answer, Sentence
 from .config import LLMSettings
 from .index import Index
 from .numbers import numbers_in
+from .relevance import split_sentences
 from .retrieve import Hit
 from .support import check_support
 
@@ -47,6 +48,11 @@ class LLMError(Exception):
 
 def load_prompt(name: str) -> str:
     return (PROMPTS / name).read_text(encoding="utf-8")
+
+
+def _neutralise(text: str) -> str:
+    """Document text with the delimiter brackets replaced, so it cannot open or close a source."""
+    return text.replace("<<<", "‹‹‹").replace(">>>", "›››")
 
 
 def format_sources(hits: Sequence[Hit], nonce: str, today: date | None = None) -> str:
@@ -67,9 +73,11 @@ def format_sources(hits: Sequence[Hit], nonce: str, today: date | None = None) -
             facts.append(f"页码：{hit.passage.pages[0]}")
         if not meta.in_force(today):
             facts.append(f"状态：已失效{('（' + meta.expiry_date + '）') if meta.expiry_date else ''}")
-        # The delimiter text cannot be forged: the nonce is new for every request.
-        body = hit.passage.text.replace("<<<", "‹‹‹").replace(">>>", "›››")
-        blocks.append(f"<<<资料 {n} {nonce}>>>\n{'；'.join(facts)}\n{body}\n<<<资料结束 {nonce}>>>")
+        # The delimiter text cannot be forged: the nonce is new for every request; and nothing from
+        # the document (its text, nor its title or headings in the facts line) can look like one.
+        header = _neutralise("；".join(facts))
+        body = _neutralise(hit.passage.text)
+        blocks.append(f"<<<资料 {n} {nonce}>>>\n{header}\n{body}\n<<<资料结束 {nonce}>>>")
     return "\n\n".join(blocks)
 
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .answer import Answer, ExtractiveAnswerer, QueryTerms, evidence_strength, refusal_text
+from .answer import Answer, ExtractiveAnswerer, evidence_strength, refusal_text
 from .config import Settings
 from .index import Index
 from .llm import LLMError
+from .relevance import QueryTerms
 from .retrieve import Filters, Hit, HybridRetriever
 from .rewrite import standalone_query
 
@@ -101,7 +102,8 @@ class PolicyAssistant:
         question = validate_question(question)
         answerer = self._answerer(mode)
         t0 = time.perf_counter()
-        query, hits, strength = self.retrieve(question, history, filters, mode)
+        # The resolved mode: with an LLM configured, the default (None) is llm and rewrites follow-ups too.
+        query, hits, strength = self.retrieve(question, history, filters, mode or self.default_mode)
         t1 = time.perf_counter()
         if not hits or strength < self.refusal_threshold:
             text = refusal_text(hits)

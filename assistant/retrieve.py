@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from .embed import Embedder, make_embedder
 from .index import Index
 from .ingest import index_text
 from .places import Gazetteer
+from .relevance import QueryTerms, SentenceScorer
 from .store import StoredDocument, StoredPassage
 from .tokenize import Tokenizer
 
@@ -128,6 +130,9 @@ class HybridRetriever:
     rrf_k: int = 60
     weights: dict[str, float] = field(default_factory=lambda: {"bm25": 1.0, "dense": 1.0})
     place_boost: float = 1.5  # passages of a document about a place the question names
+    rerank_depth: int = 30  # fused candidates the rerank stage reorders
+    rerank_weight: float = 0.3  # weight of the best sentence's relevance against the fused score
+    reranker: Any | None = None  # optional cross-encoder (CrossEncoderReranker)
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
     last_timings: dict[str, float] = field(default_factory=dict)
 
@@ -211,12 +216,37 @@ class HybridRetriever:
             passage_docs = self.index.passage_docs[np.searchsorted(self.index.positions, list(fused))]
             for pid, doc in zip(list(fused), passage_docs.tolist()):
                 fused[pid] *= float(doc_weights[doc])
-        best = sorted(fused, key=lambda pid: -fused[pid])[:top_k]
+        best = sorted(fused, key=lambda pid: -fused[pid])[: max(top_k, self.rerank_depth)]
         passages = self.index.store.passages(best)
         hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]
+        t3 = time.perf_counter()
+        hits = self.rerank(query, hits)[:top_k]
         self.last_timings = {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000,
-                             "total": (time.perf_counter() - t0) * 1000}
+                             "rerank": (time.perf_counter() - t3) * 1000, "total": (time.perf_counter() - t0) * 1000}
         return hits
+
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """Reorder fused candidates: by a cross-encoder when configured, else by their best sentence.
+
+        The lexical rerank adds to each candidate's normalised fused score the relevance of its
+        best sentence (:class:`~assistant.relevance.SentenceScorer`), which knows what kind of fact
+        the question asks for: the passage that states the amount beats one that only names the topic.
+        """
+        if not hits:
+            return hits
+        if self.reranker is not None:
+            scores = self.reranker.score(query, [h.passage.text for h in hits])
+            for hit, score in zip(hits, scores):
+                hit.score = float(score)
+            return sorted(hits, key=lambda h: -h.score)
+        if self.rerank_weight <= 0:
+            return hits
+        scorer = SentenceScorer(QueryTerms(self.index, self.tokenizer, query), query)
+        top = max(h.score for h in hits) or 1.0
+        for hit in hits:
+            hit.score = hit.score / top + self.rerank_weight * scorer.passage_score(hit.passage.text,
+                                                                                   hit.passage.section_path)
+        return sorted(hits, key=lambda h: -h.score)
 
     def index_text_of(self, hit: Hit) -> str:
         return index_text(hit.document.meta.title, hit.passage.section_path, hit.passage.text)

@@ -38,13 +38,19 @@ def _bigrams(text: str) -> set[str]:
     return {a + b for a, b in zip(chars, chars[1:])}
 
 
+def _contains_number(number: str, evidence: str) -> bool:
+    """Whether ``number`` occurs in ``evidence`` as a whole number: '50元' is not in '150元'."""
+    after = r"(?!\d|\.\d)" if number[-1].isdigit() else ""
+    return re.search(r"(?<![\d.])" + re.escape(number) + after, evidence) is not None
+
+
 def check_support(sentence: str, passages: Sequence[str] | str, min_overlap: float = MIN_OVERLAP) -> Support:
     """Check ``sentence`` against the text of the passage(s) it cites (together)."""
     global _tokenizer
     _tokenizer = _tokenizer or Tokenizer(search_mode=False)
     evidence = passages if isinstance(passages, str) else "\n".join(passages)
     evidence_compact = compact(evidence)
-    missing = [n for n in numbers_in(sentence) if n not in evidence_compact]
+    missing = [n for n in numbers_in(sentence) if not _contains_number(n, evidence_compact)]
     terms = [t for t in _tokenizer.tokens(sentence) if len(t) > 1 or t.isdigit()]
     evidence_terms = set(_tokenizer.tokens(evidence))
     word_overlap = sum(1 for t in terms if t in evidence_terms or t in evidence) / len(terms) if terms else 1.0
