@@ -29,7 +29,6 @@ from .retrieve import Hit
 from .tokenize import Tokenizer
 
 EXTRACTIVE_NOTE = "（以上内容由系统从文件原文中摘录组成，未使用大语言模型，请以原文为准。）"
-_CITATION = re.compile(r"\[(\d{1,3})\]")
 
 @dataclass
 class Sentence:
@@ -97,12 +96,28 @@ def _section_label(hit: Hit) -> str:
     return label if len(label) <= 24 else ""
 
 
-def evidence_strength(terms: QueryTerms, hits: Sequence[Hit]) -> float:
-    """How well the best passages cover the question: the refusal test's input (0..1)."""
+_ASKS_QUANTITY = re.compile(r"多少|几[项个类种年月天日岁份次件条元块档级]|多长|多大|多久|多高|多远|比例|金额|几成")
+_STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
+
+
+def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = "") -> float:
+    """How well one retrieved sentence, read with its document title and section, covers the
+    question (0..1): the refusal test's input.
+
+    A question that asks for a quantity (多少, 几项, 多久 …) is only covered by a sentence that
+    states one: "考评以响应率、解决率、满意率为核心内容" mentions every word of "三项各占多大权重"
+    but answers nothing.
+    """
+    wants_quantity = bool(_ASKS_QUANTITY.search(question))
     best = 0.0
     for hit in hits[:5]:
-        context = " ".join((hit.document.meta.title, " ".join(hit.passage.section_path), hit.passage.text)).lower()
-        best = max(best, terms.coverage(context))
+        context = (hit.document.meta.title + " " + " ".join(hit.passage.section_path)).lower()
+        text = hit.passage.text
+        for start, end in split_sentences(text):
+            sentence = text[start:end]
+            if wants_quantity and not _STATES_QUANTITY.search(sentence):
+                continue
+            best = max(best, terms.coverage(context + " " + sentence.lower()))
     return best
 
 
@@ -203,11 +218,7 @@ class ExtractiveAnswerer:
     def stream(self, question: str, hits: Sequence[Hit], today: date | None = None) -> Iterator[str | Answer]:
         """Yields the answer text in pieces, then the :class:`Answer` (same interface as the LLM answerer)."""
         answer = self.answer(question, hits, today)
-        for line in answer.answer.splitlines(keepends=True):
-            yield line
+        yield from answer.answer.splitlines(keepends=True)
         yield answer
 
-
-def citation_numbers(text: str) -> list[int]:
-    return [int(n) for n in _CITATION.findall(text)]
 

@@ -11,13 +11,19 @@ import sys
 from pathlib import Path
 
 import click
-
 from tqdm import tqdm
 
 from .answer import Answer
 from .config import ConfigError, Settings, load_settings
 from .embed import EmbedderError
-from .evaluation import AnswerScores, QuestionFileError, document_paths, load_questions, locate_evidence, report_markdown
+from .evaluation import (
+    AnswerScores,
+    QuestionFileError,
+    document_paths,
+    load_questions,
+    locate_evidence,
+    report_markdown,
+)
 from .index import IndexUnavailable
 from .ingest import IngestError, Ingestor
 from .pipeline import PolicyAssistant, QuestionError

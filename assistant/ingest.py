@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from .index import (
     remove_stale_generations,
     write_atomic,
 )
-from .load import LoadError, SourceFile, Skipped, discover, file_fingerprint, file_hash, load_document
+from .load import LoadError, Skipped, SourceFile, discover, file_fingerprint, file_hash, load_document
 from .store import ChunkStore
 from .tokenize import Tokenizer
 from .vectors import VectorCache, cache_path
@@ -279,7 +279,7 @@ class Ingestor:
             return summary
 
         # Microseconds in the name: two ingests by one process within a second must not collide.
-        generation = self.index_dir / f"gen-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}-{os.getpid()}"
+        generation = self.index_dir / f"gen-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}-{os.getpid()}"
         generation.mkdir()
         store = ChunkStore(generation / "store.sqlite")
         switched = False
@@ -314,7 +314,7 @@ class Ingestor:
             summary.documents = len(documents)
             manifest = {
                 "format": FORMAT_VERSION,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "settings": self._settings_key(),
                 "embedder": embedder_name,
                 "passages": summary.passages,

@@ -13,7 +13,8 @@ Example::
 from __future__ import annotations
 
 import re
-from datetime import date as _date, timedelta
+from datetime import date as _date
+from datetime import timedelta
 from typing import Any
 
 import yaml

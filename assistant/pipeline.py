@@ -31,7 +31,7 @@ from .rewrite import standalone_query
 MAX_QUESTION_CHARS = 2000
 # Refuse below this evidence strength (share of the question's term weight found in the best
 # passage). Calibrated on the dev set's unanswerable vs answerable questions: eval/calibrate_refusal.py.
-REFUSAL_THRESHOLD = 0.5
+REFUSAL_THRESHOLD = 0.15
 
 
 class QuestionError(ValueError):
@@ -85,14 +85,36 @@ class PolicyAssistant:
             raise QuestionError(f"unknown mode '{mode}'; use extractive or llm")
         return self.extractive
 
+    def other_place(self, query: str, hits: Sequence[Hit]) -> bool:
+        """True when the question names a place and the best documents are local rules of other places.
+
+        A Hangzhou question answered from Zhengzhou's dog regulation is a wrong answer however
+        well the words match; a national law still applies, so it does not count as another place.
+        """
+        gazetteer = self.retriever.gazetteer
+        asked = gazetteer.places_in(query)
+        if not asked or not hits:
+            return False
+        top = hits[:3]
+        places = [gazetteer.document_places.get(h.document.doc_id, set()) for h in top]
+        if any(p & asked for p in places):
+            return False
+        return all(p and h.document.meta.region != "national" for p, h in zip(places, top))
+
     def retrieve(self, question: str, history: Sequence[dict[str, str]] | None = None,
                  filters: Filters | None = None, mode: str | None = None) -> tuple[str, list[Hit], float]:
-        """(standalone query, hits, evidence strength)."""
+        """(standalone query, hits, evidence strength; 0 when the hits are about another place)."""
         query = standalone_query(question, history)
         if history and mode == "llm" and self.llm is not None:
             query = self.llm.rewrite(question, history) or query
         hits = self.retriever.search(query, top_k=self.top_k, filters=filters)
-        strength = evidence_strength(QueryTerms(self.index, self.extractive.tokenizer, question), hits)
+        if self.other_place(query, hits):
+            return query, hits, 0.0
+        asked = self.retriever.gazetteer.places_in(query)
+        # Evidence for a question about a place comes from that place's documents or national ones.
+        local = [h for h in hits if not asked or h.document.meta.region == "national"
+                 or self.retriever.gazetteer.document_places.get(h.document.doc_id, set()) & asked]
+        strength = evidence_strength(QueryTerms(self.index, self.extractive.tokenizer, question), local, question)
         return query, hits, strength
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None,

@@ -23,6 +23,8 @@ from .tokenize import Tokenizer
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?[”’」』）)]*")
 _CLAUSE = re.compile(r"[^；;]+[；;]?")
 _LONG_SENTENCE = 160  # split a longer sentence at ；: list items; a shorter one keeps its subject
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text``: split at 。！？ and line ends, and a long
     sentence also at ；, so that "……的；拒不改正的，处……罚款" keeps the clause it depends on."""
@@ -43,18 +45,31 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 # What kind of fact a question asks for, and the words of sentences that state that kind of fact.
 CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"多少钱|多少|几[元万块]|金额|补贴|补助|奖励|罚|费|标准|比例|额度|封顶|最高|最多|上限"),
-     re.compile(r"\d+(?:\.\d+)?\s*(?:%|元|万元|亿元)|[一二三四五六七八九十百千万]+元|百分之|倍|比例|标准|不超过|最高")),
-    (re.compile(r"多久|多长时间|几天|期限|时限|什么时候|何时|哪天|日期|时间|期间|几个月|几年|多少天|截止"),
-     re.compile(r"\d+\s*(?:个?工作日|日|天|个月|年|小时)|[一二三四五六七八九十]+(?:个?工作日|日|天|个月|年)|之日起|以内|期限|届满|至\d")),
-    (re.compile(r"条件|能不能|能否|可以|可不可以|是否|资格|符合|要求|算不算|允许|合法|行不行|有没有资格|能用|能领"),
-     re.compile(r"应当|须|必须|具备|符合|年满|以上|以下|不得|可以|禁止|条件|属于|视为")),
-    (re.compile(r"怎么|如何|流程|步骤|程序|手续|申请|办理|材料|报批|环节|哪些环节|去哪"),
-     re.compile(r"申请|提交|提出|受理|审核|审查|材料|办理|登记|报送|公示|核准|备案|复核|程序")),
-    (re.compile(r"谁|哪个部门|哪家|哪个单位|什么单位|机构|部门|负责"),
-     re.compile(r"负责|部门|机构|中心|主管|委员会|局|办公室")),
-    (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"),
-     re.compile(r"包括|分为|以下|下列|等|、")),
+    (
+        re.compile(r"多少钱|多少|几[元万块]|金额|补贴|补助|奖励|罚|费|标准|比例|额度|封顶|最高|最多|上限"),
+        re.compile(
+            r"\d+(?:\.\d+)?\s*(?:%|元|万元|亿元)|[一二三四五六七八九十百千万]+元|百分之|倍|比例|标准|不超过|最高"
+        ),
+    ),
+    (
+        re.compile(r"多久|多长时间|几天|期限|时限|什么时候|何时|哪天|日期|时间|期间|几个月|几年|多少天|截止"),
+        re.compile(
+            r"\d+\s*(?:个?工作日|日|天|个月|年|小时)|[一二三四五六七八九十]+(?:个?工作日|日|天|个月|年)|之日起|以内|期限|届满|至\d"
+        ),
+    ),
+    (
+        re.compile(r"条件|能不能|能否|可以|可不可以|是否|资格|符合|要求|算不算|允许|合法|行不行|有没有资格|能用|能领"),
+        re.compile(r"应当|须|必须|具备|符合|年满|以上|以下|不得|可以|禁止|条件|属于|视为"),
+    ),
+    (
+        re.compile(r"怎么|如何|流程|步骤|程序|手续|申请|办理|材料|报批|环节|哪些环节|去哪"),
+        re.compile(r"申请|提交|提出|受理|审核|审查|材料|办理|登记|报送|公示|核准|备案|复核|程序"),
+    ),
+    (
+        re.compile(r"谁|哪个部门|哪家|哪个单位|什么单位|机构|部门|负责"),
+        re.compile(r"负责|部门|机构|中心|主管|委员会|局|办公室"),
+    ),
+    (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"), re.compile(r"包括|分为|以下|下列|等|、")),
 ]
 
 
@@ -81,7 +96,6 @@ class QueryTerms:
     def coverage(self, text: str) -> float:
         """Share of the query's weight whose terms occur in ``text`` (0..1)."""
         return sum(w for t, w in self.weights.items() if t in text) / self.total
-
 
 
 class SentenceScorer:

@@ -183,13 +183,13 @@ def test_unexpected_parser_errors_become_extract_errors(
 
 
 def test_utf8_markdown_is_normalised(tmp_path: Path) -> None:
-    raw = "# 标题  \r\n第一条\t内容。\x00\r旧式换行\x07\r\n\r\n　　缩进保留".encode("utf-8")
+    raw = "# 标题  \r\n第一条\t内容。\x00\r旧式换行\x07\r\n\r\n　　缩进保留".encode()
     result = extract(write(tmp_path, "doc.md", raw))
     assert result == ExtractedText("# 标题\n第一条\t内容。\n旧式换行\n\n　　缩进保留", None, "utf-8")
 
 
 def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
-    result = extract(write(tmp_path, "bom.md", b"\xef\xbb\xbf" + "第一条 内容".encode("utf-8")))
+    result = extract(write(tmp_path, "bom.md", b"\xef\xbb\xbf" + "第一条 内容".encode()))
     assert result.text == "第一条 内容"
     assert result.encoding == "utf-8"
 
@@ -221,7 +221,7 @@ def test_gbk_line_that_is_also_valid_utf8(tmp_path: Path) -> None:
 
 
 def test_mixed_utf8_and_gbk_lines(tmp_path: Path) -> None:
-    raw = "第一条 这一行是UTF-8。\n".encode("utf-8") + "第二条 这一行是GBK编码。\n".encode("gbk")
+    raw = "第一条 这一行是UTF-8。\n".encode() + "第二条 这一行是GBK编码。\n".encode("gbk")
     result = extract(write(tmp_path, "mixed.md", raw))
     assert result.encoding == "mixed"
     assert result.text == "第一条 这一行是UTF-8。\n第二条 这一行是GBK编码。"
@@ -251,7 +251,7 @@ def test_undecodable_bytes(tmp_path: Path) -> None:
 
 
 def test_decode_bytes_keeps_line_ends_and_reports_encoding() -> None:
-    assert decode_bytes("甲\r\n乙".encode("utf-8")) == ("甲\r\n乙", "utf-8")
+    assert decode_bytes("甲\r\n乙".encode()) == ("甲\r\n乙", "utf-8")
     assert decode_bytes("甲\r\n乙".encode("gbk")) == ("甲\r\n乙", "gb18030")
     assert decode_bytes(b"") == ("", "utf-8")
 
@@ -391,7 +391,7 @@ def test_docx_zip_bomb_compression_ratio(tmp_path: Path) -> None:
 
 
 def test_non_zip_named_docx(tmp_path: Path) -> None:
-    message = error_of(write(tmp_path, "fake.docx", "第一条 这其实是纯文本。".encode("utf-8")))
+    message = error_of(write(tmp_path, "fake.docx", "第一条 这其实是纯文本。".encode()))
     assert message.startswith("not a valid .docx (it is not a ZIP package)")
 
 
@@ -480,7 +480,7 @@ def test_pdf_with_only_page_numbers_has_no_text_layer(tmp_path: Path) -> None:
 
 
 def test_text_named_pdf(tmp_path: Path) -> None:
-    message = error_of(write(tmp_path, "fake.pdf", "第一条 不是PDF。".encode("utf-8")))
+    message = error_of(write(tmp_path, "fake.pdf", "第一条 不是PDF。".encode()))
     assert message.startswith("it is not a PDF file (no %PDF header)")
 
 
