@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer, Sentence
+from .answer import Answer, Sentence, expiry_note
 from .config import LLMSettings
 from .index import Index
 from .numbers import numbers_in
@@ -88,14 +88,16 @@ def build_messages(question: str, hits: Sequence[Hit], today: date | None = None
     return [{"role": "system", "content": load_prompt("answer_system.md")}, {"role": "user", "content": user}]
 
 
-def check_citations(text: str, hits: Sequence[Hit]) -> tuple[str, list[Sentence], list[int]]:
-    """Parse ``[n]`` markers sentence by sentence; drop unknown numbers; mark unsupported sentences.
+def check_citations(text: str, hits: Sequence[Hit], today: date | None = None) -> tuple[str, list[Sentence], list[int]]:
+    """Parse ``[n]`` markers sentence by sentence; drop unknown numbers; mark unsupported sentences;
+    note, at its first citation, that a cited document is no longer in force.
 
     Returns the cleaned text, the sentences, and the source numbers actually cited.
     """
     sentences: list[Sentence] = []
     pieces: list[str] = []
     cited: list[int] = []
+    noted: set[str] = set()
     last = 0
     for start, end in _sentence_spans_with_markers(text):
         pieces.append(text[last:start])
@@ -114,6 +116,11 @@ def check_citations(text: str, hits: Sequence[Hit]) -> tuple[str, list[Sentence]
             supported = not numbers_in(plain) and bool(_REFUSAL.search(plain) or len(plain) < 40)
         rebuilt = _MARKER.sub("", raw).rstrip()
         tail = "".join(f"[{n}]" for n in valid)
+        for n in valid:
+            doc = hits[n - 1].document
+            if doc.doc_id not in noted and (note := expiry_note(hits[n - 1], today)):
+                noted.add(doc.doc_id)
+                tail += note
         rebuilt = _attach(rebuilt, tail + ("" if supported else UNVERIFIED))
         pieces.append(rebuilt)
         sentences.append(Sentence(text=plain, citations=valid, supported=supported))
@@ -203,7 +210,7 @@ class LLMAnswerer:
             raise LLMError(f"the language model at {self.endpoint} failed ({type(exc).__name__}); "
                            "check POLICYQA_LLM_BASE_URL / the server, or use --mode extractive") from None
         raw = "".join(parts)
-        text, sentences, cited = check_citations(raw, hits)
+        text, sentences, cited = check_citations(raw, hits, today)
         refused = not cited and bool(_REFUSAL.search(text))
         yield Answer(question=question, answer=text, mode=self.mode, refused=refused, sentences=sentences,
                      citations=[(n, hits[n - 1]) for n in sorted(cited)], passages=list(hits))
