@@ -8,7 +8,7 @@ provinces, so it covers whatever a deployment indexes without a shipped city lis
 Example::
 
     gazetteer = Gazetteer.from_documents(index.documents.values())
-    gazetteer.places_in("郑州遛狗，绳子多长？")          # {'郑州'}
+    gazetteer.places_in("郑州遛狗，绳子多长？")          # {'郑州', '河南'}
     gazetteer.document_places[doc_id]                    # {'河南', '郑州'}
 """
 
@@ -56,12 +56,22 @@ def places_of(text: str, limit: int = 24) -> set[str]:
     return found
 
 
+_REGION_PART = re.compile(r"(内蒙古|黑龙江|[\u4e00-\u9fa5]{2,3}?)(?:省|市|自治区|自治州|地区|盟|区|县)")
+
+
+def places_of_region(region: str) -> set[str]:
+    """'广东省广州市' -> {'广东', '广州'}: every level a region field names."""
+    return {m.group(1) for m in _REGION_PART.finditer(region)} | {p for p in PROVINCES if region.startswith(p)}
+
+
 @dataclass
 class Gazetteer:
     """Known place names, and the places of each document."""
 
     names: set[str] = field(default_factory=set)
     document_places: dict[str, set[str]] = field(default_factory=dict)
+    # City -> its province, learned from regions like "广东省广州市": a province's rules apply in its cities.
+    parents: dict[str, set[str]] = field(default_factory=dict)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -69,15 +79,24 @@ class Gazetteer:
         gazetteer = cls()
         for document in documents:
             meta = document.meta
-            places = places_of(meta.region, limit=40) | places_of(meta.title) | places_of(meta.issuer)
+            region = places_of_region(meta.region)
+            places = region | places_of(meta.title) | places_of(meta.issuer)
             gazetteer.document_places[document.doc_id] = places
             gazetteer.names |= places
+            # A city named by a document of a province ("郑州市…条例", region 河南省) lies in it.
+            provinces = {p for p in region if p in PROVINCES}
+            for place in places - provinces - set(PROVINCES):
+                gazetteer.parents.setdefault(place, set()).update(provinces)
         gazetteer.names |= set(PROVINCES)
         return gazetteer
 
     def places_in(self, question: str) -> set[str]:
-        """The known place names a question mentions (longest match wins: 广州 not 广 + 州)."""
+        """The known place names a question mentions (longest match wins: 广州 not 广 + 州), with
+        the provinces of the cities it names."""
         if self._pattern is None:
             names = sorted(self.names, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, names))) if names else re.compile(r"(?!x)x")
-        return set(self._pattern.findall(question))
+        found = set(self._pattern.findall(question))
+        for place in list(found):
+            found |= self.parents.get(place, set())
+        return found

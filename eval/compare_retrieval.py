@@ -25,8 +25,11 @@ from assistant.rewrite import standalone_query
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
-def evaluate(retriever: HybridRetriever, questions, spans, weights: dict[str, float]) -> tuple[dict, float]:
+def evaluate(retriever: HybridRetriever, questions, spans, weights: dict[str, float],
+             rerank_weight: float | None = None) -> tuple[dict, float]:
     retriever.weights = weights
+    if rerank_weight is not None:
+        retriever.rerank_weight = rerank_weight
     scores = RetrievalScores()
     latencies = []
     for q in questions:
@@ -53,12 +56,20 @@ def main(argv: list[str] | None = None) -> int:
     for index_dir in args.indexes:
         index = Index.open(index_dir)
         retriever = HybridRetriever(index)
-        variants = {"bm25": {"bm25": 1.0, "dense": 0.0}}
+        default_weights, default_rerank = dict(retriever.weights), retriever.rerank_weight
+        # (weights, rerank weight): each retriever alone, equal-weight RRF, and the shipped default.
+        variants = {"bm25 + rerank": ({"bm25": 1.0, "dense": 0.0}, default_rerank)}
         if index.has_dense:
-            variants["dense"] = {"bm25": 0.0, "dense": 1.0}
-            variants["fused"] = {"bm25": 1.0, "dense": 1.0}
-        for name, weights in variants.items():
-            summary, p50 = evaluate(retriever, questions, spans, weights)
+            variants["dense, no rerank"] = ({"bm25": 0.0, "dense": 1.0}, 0.0)
+            variants["dense + rerank"] = ({"bm25": 0.0, "dense": 1.0}, default_rerank)
+            variants["RRF 1:1, no rerank"] = ({"bm25": 1.0, "dense": 1.0}, 0.0)
+            variants["RRF 1:1 + rerank"] = ({"bm25": 1.0, "dense": 1.0}, default_rerank)
+            variants["default: RRF {bm25}:{dense} + rerank".format(**default_weights)] = (default_weights,
+                                                                                        default_rerank)
+        else:
+            variants["bm25, no rerank"] = ({"bm25": 1.0, "dense": 0.0}, 0.0)
+        for name, (weights, rerank_weight) in variants.items():
+            summary, p50 = evaluate(retriever, questions, spans, weights, rerank_weight)
             print(f"| {index_dir.name} | {index.embedder_name or '-'} | {name} | {summary['hit@1']:.3f} | "
                   f"{summary['hit@3']:.3f} | {summary['hit@5']:.3f} | {summary['hit@10']:.3f} | "
                   f"{summary['mrr@10']:.3f} | {p50:.1f} |")
