@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import contextvars
+import io
 import logging
 import re
 import stat
@@ -40,6 +41,7 @@ __all__ = [
     "ExtractedText",
     "decode_bytes",
     "extract",
+    "read_file",
 ]
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
@@ -88,27 +90,35 @@ class ExtractedText:
 
 
 def extract(
-    path: Path, *, max_bytes: int = 50_000_000, max_pdf_pages: int = 2000
+    path: Path, *, max_bytes: int = 50_000_000, max_pdf_pages: int = 2000, data: bytes | None = None
 ) -> ExtractedText:
-    """Extract the text of ``path``; raise :class:`ExtractError` for any bad file."""
+    """Extract the text of ``path``; raise :class:`ExtractError` for any bad file.
+
+    The file is read once, into memory (after its size is checked), and parsed from there. A
+    caller that needs to know exactly which bytes were parsed (ingest hashes them, as the file may
+    change while it is read) reads them with :func:`read_file` and passes them as ``data``;
+    ``path`` then only names the file (its suffix picks the parser).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         shown = f"'{suffix}'" if suffix else "(no extension)"
         raise ExtractError(f"unsupported file type {shown}; supported: {_SUPPORTED_LIST}")
     try:
-        _check_size(path, max_bytes)
-        if suffix == ".pdf":
-            result = _extract_pdf(path, max_pdf_pages)
-        elif suffix == ".docx":
-            result = _extract_docx(path)
-        else:
+        if data is None:
+            _check_size(path, max_bytes)
             data = _read_limited(path, max_bytes)
-            if suffix in _HTML_SUFFIXES:
-                result = _extract_html(data)
-            else:
-                text, encoding = decode_bytes(data)
-                result = ExtractedText(_normalise(text), None, encoding)
+        else:
+            _check_length(len(data), max_bytes)
+        if suffix == ".pdf":
+            result = _extract_pdf(data, max_pdf_pages)
+        elif suffix == ".docx":
+            result = _extract_docx(data)
+        elif suffix in _HTML_SUFFIXES:
+            result = _extract_html(data)
+        else:
+            text, encoding = decode_bytes(data)
+            result = ExtractedText(_normalise(text), None, encoding)
     except ExtractError:
         raise
     except OSError as exc:
@@ -127,6 +137,18 @@ def extract(
     return result
 
 
+def read_file(path: Path, max_bytes: int = 50_000_000) -> bytes:
+    """The bytes of ``path``, or :class:`ExtractError` (not a regular file, empty, over ``max_bytes``).
+
+    The size is checked before anything is read, so an oversized file never reaches memory.
+    """
+    try:
+        _check_size(Path(path), max_bytes)
+        return _read_limited(Path(path), max_bytes)
+    except OSError as exc:
+        raise ExtractError(f"cannot read the file: {exc.strerror or exc}") from exc
+
+
 def _check_size(path: Path, max_bytes: int) -> None:
     # stat before reading so an oversized file never reaches memory.
     st = path.stat()
@@ -134,12 +156,16 @@ def _check_size(path: Path, max_bytes: int) -> None:
         raise ExtractError("it is a directory, not a file; pass a file path")
     if not stat.S_ISREG(st.st_mode):
         raise ExtractError("it is not a regular file; pass a normal file")
-    if st.st_size > max_bytes:
+    _check_length(st.st_size, max_bytes)
+
+
+def _check_length(size: int, max_bytes: int) -> None:
+    if size > max_bytes:
         raise ExtractError(
-            f"the file is {_human_size(st.st_size)}, larger than the "
+            f"the file is {_human_size(size)}, larger than the "
             f"{_human_size(max_bytes)} limit; split it or raise the limit"
         )
-    if st.st_size == 0:
+    if size == 0:
         raise ExtractError("the file is empty")
 
 
@@ -382,18 +408,16 @@ _MIN_PDF_CHARS = 20
 _MIN_PDF_CHARS_PER_PAGE = 2
 
 
-def _extract_pdf(path: Path, max_pages: int) -> ExtractedText:
+def _extract_pdf(data: bytes, max_pages: int) -> ExtractedText:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError
 
-    with open(path, "rb") as fh:
-        head = fh.read(1024)
-    if b"%PDF-" not in head:
+    if b"%PDF-" not in data[:1024]:
         raise ExtractError(
             "it is not a PDF file (no %PDF header); check the file or give it the right extension"
         )
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(io.BytesIO(data))
         _unlock_pdf(reader)
         page_count = len(reader.pages)
     except (ExtractError, OSError):
@@ -651,12 +675,12 @@ _W_T, _W_TAB, _W_BR, _W_CR = f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"
 _W_TXBX = f"{_W}txbxContent"
 
 
-def _extract_docx(path: Path) -> ExtractedText:
-    _check_docx_package(path)
+def _extract_docx(data: bytes) -> ExtractedText:
+    _check_docx_package(data)
     import docx
 
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(io.BytesIO(data))
     except ExtractError:
         raise
     except Exception as exc:
@@ -670,17 +694,15 @@ def _extract_docx(path: Path) -> ExtractedText:
     return ExtractedText(text, None, None)
 
 
-def _check_docx_package(path: Path) -> None:
+def _check_docx_package(data: bytes) -> None:
     """Refuse non-ZIP files and zip bombs before any XML is inflated."""
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise ExtractError(
             "not a valid .docx: it is a legacy .doc or a password-protected Word file; "
             "save it from Word as an unprotected .docx"
         )
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except zipfile.BadZipFile as exc:
         raise ExtractError(

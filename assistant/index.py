@@ -46,24 +46,38 @@ class IndexUnavailable(Exception):
 
 
 def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable, where the file system supports it.
+
+    Some file systems refuse fsync on a folder (EINVAL); by then the rename has happened, so an
+    error here must not be taken for a failed write.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old content or the new, never a mix."""
+    """Write ``text`` to ``path`` so that readers see the old content or the new, never a mix.
+
+    On failure (a full disk) ``path`` is untouched and the temporary file is removed.
+    """
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(path.parent)
 
 

@@ -13,10 +13,13 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -43,13 +46,18 @@ from .index import (
     remove_stale_generations,
     write_atomic,
 )
-from .load import LoadError, Skipped, SourceFile, discover, file_fingerprint, file_hash, load_document
+from .load import LoadError, Skipped, SourceFile, discover, file_hash, load_document
 from .store import ChunkStore
 from .tokenize import Tokenizer
 from .vectors import VectorCache, cache_path
 
 PARSER_VERSION = 2  # bump when load/structure/chunk change what they produce
 EMBED_BATCH = 32
+# A file modified this recently when it was read may change again within the same mtime tick
+# (file times are coarse, and some file systems keep whole seconds): its size and mtime cannot vouch
+# for its content next time, so the manifest marks it (RECHECK) to be hashed again.
+RACY_NS = 2_000_000_000
+RECHECK = -1
 
 
 class IngestError(Exception):
@@ -78,13 +86,61 @@ class IngestSummary:
         return not self.failed
 
     def describe(self) -> str:
-        lines = [f"  failed: {source}: {message}" for source, message in self.failed]
+        # One line per failed file, whatever its name: control characters (a newline in a file
+        # name) are shown escaped.
+        lines = [f"  failed: {_printable(source)}: {' '.join(_printable(message).split())}"
+                 for source, message in self.failed]
         lines.append(
             f"documents: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.removed} removed, {len(self.failed)} failed; {self.documents} in the index, "
             f"{self.passages} passages, {self.embedded} newly embedded; {self.seconds:.1f} s"
         )
         return "\n".join(lines)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _fingerprint(before: os.stat_result, after: os.stat_result | None = None) -> tuple[int, int]:
+    """(size, mtime_ns) of a file for the manifest, taken *before* it was read.
+
+    mtime is RECHECK (the next ingest hashes the file again instead of trusting size and mtime)
+    when the file changed while it was read (``after`` differs) or was modified too recently
+    (RACY_NS) for a later change to be sure to show in its mtime.
+    """
+    stable = after is None or (before.st_size, before.st_mtime_ns, before.st_ctime_ns, before.st_ino) == (
+        after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino)
+    racy = time.time_ns() - before.st_mtime_ns < RACY_NS
+    return before.st_size, before.st_mtime_ns if stable and not racy else RECHECK
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of a new generation to disk before it can become live."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        fsync_dir(path)
+
+
+def _write_failure(exc: BaseException, index_dir: Path) -> str:
+    """One sentence for an error writing a new generation (a full disk, above all)."""
+    if isinstance(exc, OSError):
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        detail = exc.strerror or str(exc)
+    else:
+        full = "full" in str(exc).lower()
+        detail = str(exc)
+    if full:
+        return (f"the disk is full: the new index could not be written to {index_dir} ({detail}); free some "
+                "space and run the ingest again. The previous index is unchanged and still usable")
+    return (f"the new index could not be written to {index_dir} ({detail}); the previous index is unchanged "
+            "and still usable")
 
 
 def index_text(title: str, section_path: Iterable[str], text: str) -> str:
@@ -104,17 +160,22 @@ class _Parsed:
     passages: list[Passage]
     tokens: list[str]
     chars: int
+    fingerprint: tuple[int, int]  # (size, mtime_ns) for the manifest; see _fingerprint
 
 
-def _load_and_chunk(args: tuple[SourceFile, int, int, int, str]) -> tuple[SourceFile, Any]:
+def _load_and_chunk(args: tuple[SourceFile, int, int, int]) -> tuple[SourceFile, Any]:
     """Worker: one file to (document, passages, BM25 tokens per passage), or the error message.
 
-    Runs in a process pool, so segmentation, the costliest step, runs on every core.
+    Runs in a process pool, so segmentation, the costliest step, runs on every core. The file may
+    change while it is read: the document's hash is that of the bytes parsed, and a stat before and
+    after tells whether its size and mtime may be trusted next time.
     """
     global _tokenizer
-    item, max_bytes, min_chars, max_chars, digest = args
+    item, max_bytes, min_chars, max_chars = args
     try:
-        document = load_document(item, max_bytes=max_bytes, digest=digest)
+        before = os.stat(item.path)
+        document = load_document(item, max_bytes=max_bytes)
+        fingerprint = _fingerprint(before, os.stat(item.path))
         passages = Chunker(min_chars, max_chars).split(document)
         if not passages:
             return item, "contains no text to index"
@@ -123,9 +184,11 @@ def _load_and_chunk(args: tuple[SourceFile, int, int, int, str]) -> tuple[Source
                   for p in passages]
         # The passages carry all the text the index keeps: don't ship the whole text back too.
         chars = len(document.text)
-        return item, _Parsed(replace(document, text=""), passages, tokens, chars)
+        return item, _Parsed(replace(document, text=""), passages, tokens, chars, fingerprint)
     except LoadError as exc:
         return item, str(exc)
+    except OSError as exc:  # it vanished or became unreadable since it was found
+        return item, f"cannot be read ({exc.strerror or exc}); check that it exists and its permissions"
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
         return item, f"could not be processed ({type(exc).__name__}: {exc}); please report this file"
 
@@ -162,7 +225,11 @@ class _Lock:
         self.handle: Any = None
 
     def __enter__(self) -> _Lock:
-        self.handle = self.path.open("w")
+        try:
+            self.handle = self.path.open("w")
+        except OSError as exc:  # a full disk or a read-only folder, before anything was written
+            raise IngestError(f"cannot create the lock file {self.path} ({exc.strerror or exc}); "
+                              "check that the index folder is writable and the disk not full") from None
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -224,6 +291,8 @@ class Ingestor:
         self._old_sources = set(old_docs)
         # Leftovers of a killed ingest are never live; clear them before writing a new one.
         remove_stale_generations(self.index_dir, {live} if live else set())
+        for leftover in self.index_dir.glob(f"{CURRENT}.tmp*"):
+            leftover.unlink(missing_ok=True)
 
         t0 = time.perf_counter()
         found: dict[str, SourceFile] = {}
@@ -237,26 +306,31 @@ class Ingestor:
                 found[entry.source] = entry
 
         keep: dict[str, dict[str, Any]] = {}
-        todo: list[tuple[SourceFile, str]] = []
+        todo: list[tuple[SourceFile, int]] = []  # files to parse, with their size
         for source, item in found.items():
             old = old_docs.get(source)
             try:
-                size, mtime = file_fingerprint(item.path)
-                if old and not reparse_all and old["size"] == size and old["mtime_ns"] == mtime:
+                before = item.path.stat()
+                if old and not reparse_all and old["size"] == before.st_size \
+                        and old["mtime_ns"] == before.st_mtime_ns:
                     keep[source] = old
                     summary.unchanged += 1
                     continue
+                if not old or reparse_all:
+                    todo.append((item, before.st_size))
+                    continue
                 digest = file_hash(item.path)
+                size, mtime = _fingerprint(before, item.path.stat())
             except OSError as exc:
                 summary.failed.append((source, f"cannot be read ({exc.strerror}); check its permissions"))
                 if old:
                     keep[source] = old
                 continue
-            if old and not reparse_all and old["file_hash"] == digest:
+            if old["file_hash"] == digest:
                 keep[source] = {**old, "size": size, "mtime_ns": mtime}
                 summary.unchanged += 1
                 continue
-            todo.append((item, digest))
+            todo.append((item, size))
 
         failed_sources = {source for source, _ in summary.failed}
         for source, old in old_docs.items():
@@ -280,10 +354,11 @@ class Ingestor:
 
         # Microseconds in the name: two ingests by one process within a second must not collide.
         generation = self.index_dir / f"gen-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}-{os.getpid()}"
-        generation.mkdir()
-        store = ChunkStore(generation / "store.sqlite")
+        store: ChunkStore | None = None
         switched = False
         try:
+            generation.mkdir()
+            store = ChunkStore(generation / "store.sqlite")
             postings = _Postings()
             if live is not None:
                 store.copy_documents_from(live / "store.sqlite", [v["doc_id"] for v in keep.values()])
@@ -310,6 +385,7 @@ class Ingestor:
                 return summary
             self._build_search(generation, store, postings, summary)
             store.close()
+            _fsync_tree(generation)  # the data is on disk before the manifest and CURRENT say it is there
             documents = {**keep, **parsed}
             summary.documents = len(documents)
             manifest = {
@@ -325,8 +401,12 @@ class Ingestor:
             # The switch: one rename. Before it the old generation is live, after it the new one.
             write_atomic(self.index_dir / CURRENT, generation.name + "\n")
             switched = True
+        except (OSError, sqlite3.Error) as exc:
+            # A full disk, above all: fail with one sentence; the previous generation stays live.
+            raise IngestError(_write_failure(exc, self.index_dir)) from None
         finally:
-            store.close()
+            if store is not None:
+                store.close()
             if not switched:
                 shutil.rmtree(generation, ignore_errors=True)
         summary.generation = generation.name
@@ -341,9 +421,9 @@ class Ingestor:
         Returns the manifest entries of the documents added or updated.
         """
         s = self.settings
-        jobs = [(item, int(s.max_file_mb * 1_000_000), s.chunk_min_chars, s.chunk_max_chars, digest)
-                for item, digest in todo]
-        jobs.sort(key=lambda job: -job[0].path.stat().st_size)  # largest first: the workers finish together
+        # Largest first: the workers finish together.
+        jobs = [(item, int(s.max_file_mb * 1_000_000), s.chunk_min_chars, s.chunk_max_chars)
+                for item, _size in sorted(todo, key=lambda entry: -entry[1])]
         entries: dict[str, dict[str, Any]] = {}
         known = {source for source in self._old_sources}
         bar = tqdm(total=len(jobs), desc="parse", unit="file", disable=not self.progress or not jobs,
@@ -358,7 +438,7 @@ class Ingestor:
                     continue
                 ids = store.add_document(result.document, result.passages, result.tokens, result.chars)
                 postings.add(ids, result.tokens)
-                size, mtime = file_fingerprint(item.path)
+                size, mtime = result.fingerprint
                 entries[item.source] = {
                     "doc_id": result.document.doc_id,
                     "path": str(item.path),

@@ -14,13 +14,14 @@ Example::
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .documents import PolicyDocument, content_hash
-from .extract import SUPPORTED_SUFFIXES, ExtractError, extract
+from .extract import SUPPORTED_SUFFIXES, ExtractError, extract, read_file
 from .metadata import read_metadata, split_front_matter
 
 
@@ -102,8 +103,6 @@ def file_fingerprint(path: Path) -> tuple[int, int]:
 
 
 def file_hash(path: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha1()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -111,10 +110,21 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()[:20]
 
 
+def bytes_hash(data: bytes) -> str:
+    """:func:`file_hash` of a file holding ``data``."""
+    return hashlib.sha1(data).hexdigest()[:20]
+
+
 def load_document(item: SourceFile, max_bytes: int = 50_000_000, digest: str | None = None) -> PolicyDocument:
-    """Read one file into a :class:`PolicyDocument`; raise :class:`LoadError` for a bad file."""
+    """Read one file into a :class:`PolicyDocument`; raise :class:`LoadError` for a bad file.
+
+    The file is read once; ``file_hash`` is the hash of exactly the bytes that were parsed, even if
+    the file changes while it is read. (``digest``, a hash taken earlier, is no longer trusted for
+    that and is ignored; the parameter stays for callers that pass it.)
+    """
     try:
-        extracted = extract(item.path, max_bytes=max_bytes)
+        data = read_file(item.path, max_bytes=max_bytes)
+        extracted = extract(item.path, max_bytes=max_bytes, data=data)
     except ExtractError as exc:
         raise LoadError(str(exc)) from None
     text = extracted.text
@@ -133,5 +143,5 @@ def load_document(item: SourceFile, max_bytes: int = 50_000_000, digest: str | N
         text=text,
         meta=meta,
         page_starts=extracted.page_starts,
-        file_hash=digest or file_hash(item.path),
+        file_hash=bytes_hash(data),
     )
