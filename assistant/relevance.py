@@ -69,7 +69,7 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         re.compile(r"谁|哪个部门|哪家|哪个单位|什么单位|机构|部门|负责"),
         re.compile(r"负责|部门|机构|中心|主管|委员会|局|办公室"),
     ),
-    (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"), re.compile(r"包括|分为|以下|下列|等|、")),
+    (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"), re.compile(r"包括|分为|以下|下列|如下|主要有|[一二三四五六七八九十]是|^[（(]?[一二三四五六七八九十\d]{1,2}[）)、.．]")),
 ]
 
 
@@ -102,6 +102,7 @@ class SentenceScorer:
     """Scores sentences (and passages, by their best sentence) against one question."""
 
     CUE_BONUS = 0.25
+    HEADING_WEIGHT = 0.3
 
     def __init__(self, terms: QueryTerms, question: str) -> None:
         self.terms = terms
@@ -114,6 +115,7 @@ class SentenceScorer:
         return value
 
     def passage_score(self, text: str, section_path: tuple[str, ...] = ()) -> float:
-        """The best sentence's score, plus a little for a section heading that matches."""
+        """The best sentence's score, plus a part for a section heading that matches."""
         best = max((self.score(text[s:e]) for s, e in split_sentences(text)), default=0.0)
-        return best + 0.3 * self.terms.coverage(" ".join(section_path).lower())
+        path = self.terms.coverage(" ".join(section_path).lower())
+        return best + self.HEADING_WEIGHT * path
