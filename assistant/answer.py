@@ -83,6 +83,16 @@ def expiry_note(hit: Hit, today: date | None = None) -> str:
     return "（该文件已废止或失效）"
 
 
+def _introduces(hit: Hit, sentence: str, start: int) -> bool:
+    """Whether ``sentence`` announces what follows it: a '：' lead-in, or the section heading."""
+    sentence = sentence.rstrip()
+    if sentence.endswith(("：", ":")):
+        return True
+    label = hit.passage.section_path[-1] if hit.passage.section_path else ""
+    heading = start == 0 and bool(label) and sentence.startswith(label.rstrip("…")[:8])
+    return heading or (start == 0 and sentence.endswith(("？", "?")))
+
+
 def _number(hit: Hit) -> str:
     return f"（{hit.document.meta.doc_number}）" if hit.document.meta.doc_number else ""
 
@@ -149,6 +159,7 @@ class ExtractiveAnswerer:
     max_sentences: int = 6
     max_passages: int = 6
     min_relative: float = 0.45  # keep sentences scoring at least this share of the best one
+    max_following: int = 12  # sentences brought along after a heading or a '：' introduction
     mode: str = "extractive"
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[tuple[Hit, int, int, float]]:
@@ -175,14 +186,15 @@ class ExtractiveAnswerer:
         return [(hit, start, end, score) for score, _, hit, start, end in chosen]
 
     def _complete_lists(self, chosen: list, candidates: list) -> list:
-        """A chosen sentence that ends in '：' introduces a list: bring its first items along."""
+        """A chosen sentence that introduces what follows — it ends in '：', or it is the section's
+        heading ("五、…提出了哪些保障措施?") — says nothing by itself: bring the next sentences along."""
         picked = {(c[2].passage.id, c[3]) for c in chosen}
         extra = []
         for score, rank, hit, start, end in chosen:
-            if not hit.passage.text[start:end].rstrip().endswith(("：", ":")):
+            if not _introduces(hit, hit.passage.text[start:end], start):
                 continue
             following = [c for c in candidates if c[2].passage.id == hit.passage.id and c[3] > start]
-            for c in sorted(following, key=lambda c: c[3])[:4]:
+            for c in sorted(following, key=lambda c: c[3])[: self.max_following]:
                 if (c[2].passage.id, c[3]) not in picked:
                     picked.add((c[2].passage.id, c[3]))
                     extra.append(c)
@@ -196,12 +208,22 @@ class ExtractiveAnswerer:
         lines: list[str] = ["根据知识库中的文件，相关规定如下："]
         current_doc = None
         last_label = ""
+        previous: tuple[int, int] | None = None  # (passage id, end) of the last quoted sentence
         for hit, start, end, _ in selected:
+            text = hit.passage.text[start:end].strip()
+            between = hit.passage.text[previous[1]:start] if previous and previous[0] == hit.passage.id else None
+            if between is not None and between.strip() == "" and "\n" not in between and lines[-1].startswith("- "):
+                # The next sentence of the same line: one bullet, as the document wrote it.
+                n = numbers[hit.passage.id]
+                lines[-1] = lines[-1][: -len(f"[{n}]")] + text + f"[{n}]"
+                sentences[-1].text += text
+                previous = (hit.passage.id, end)
+                continue
+            previous = (hit.passage.id, end)
             if hit.passage.id not in numbers:
                 numbers[hit.passage.id] = len(numbers) + 1
                 citations.append((numbers[hit.passage.id], hit))
             n = numbers[hit.passage.id]
-            text = hit.passage.text[start:end].strip()
             if hit.document.doc_id != current_doc:
                 current_doc = hit.document.doc_id
                 lines.append(f"\n《{hit.document.meta.title}》{_number(hit)}{expiry_note(hit, today)}：")
