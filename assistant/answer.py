@@ -179,10 +179,15 @@ class ExtractiveAnswerer:
         chosen = sorted((c for c in candidates if c[0] >= best * self.min_relative), key=lambda c: -c[0])
         chosen = chosen[: self.max_sentences]
         chosen = self._complete_lists(chosen, candidates)
+        # Documents in retrieval order; inside one, the passage with the best sentence first (it is
+        # cited [1]); inside a passage, the document's own order.
         doc_order: dict[str, int] = {}
         for c in sorted(chosen, key=lambda c: c[1]):
             doc_order.setdefault(c[2].document.doc_id, len(doc_order))
-        chosen.sort(key=lambda c: (doc_order[c[2].document.doc_id], c[2].passage.ordinal, c[3]))
+        passage_order: dict[int, int] = {}
+        for c in sorted(chosen, key=lambda c: -c[0]):
+            passage_order.setdefault(c[2].passage.id, len(passage_order))
+        chosen.sort(key=lambda c: (doc_order[c[2].document.doc_id], passage_order[c[2].passage.id], c[3]))
         return [(hit, start, end, score) for score, _, hit, start, end in chosen]
 
     def _complete_lists(self, chosen: list, candidates: list) -> list:

@@ -106,7 +106,7 @@ class PolicyAssistant:
     def retrieve(self, question: str, history: Sequence[dict[str, str]] | None = None,
                  filters: Filters | None = None, mode: str | None = None) -> tuple[str, list[Hit], float]:
         """(standalone query, hits, evidence strength; 0 when the hits are about another place)."""
-        query = standalone_query(question, history)
+        query = standalone_query(question, history, self.retriever.gazetteer.places_in)
         if history and mode == "llm" and self.llm is not None:
             query = self.llm.rewrite(question, history) or query
         hits = self.retriever.search(query, top_k=self.top_k, filters=filters)

@@ -1,7 +1,8 @@
 """Follow-up questions made standalone, so that retrieval sees what the user means.
 
 "那申请材料要哪些？" after "广州公租房怎么申请？" means "广州公租房申请材料要哪些". Without an LLM,
-the previous user turn's key terms (words of two or more characters that are not function words
+when the question leans on what came before (it opens with 那/还有, points back, or is short), the
+previous user turn's key terms (words of two or more characters that are not function words
 and not already in the question) are carried over in front of the follow-up. With an LLM, the
 answer layer asks it to rewrite instead (see ``assistant.llm``).
 
@@ -13,7 +14,8 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 from .tokenize import Tokenizer
 
@@ -21,10 +23,36 @@ _MAX_CARRIED = 12  # terms from earlier turns; more would drown the follow-up's 
 _tokenizer: Tokenizer | None = None
 
 
-def standalone_query(question: str, history: Sequence[dict[str, str]] | None) -> str:
-    """``question`` with the key terms of the last user turns in ``history`` carried over."""
+# A follow-up that leans on the previous turn: it opens with 那/还有/如果…, points back (这/该/上述),
+# or is too short to stand alone. A full new question ("《意见》提出了哪些保障措施?") is left as it is.
+_LEANS_BACK = re.compile(r"^(?:那|那么|还有|另外|此外|如果|要是|假如|同时|对了|然后|再问)|这个|那个|这些|那些|这种|该|上述|此项|其中|它")
+_SHORT = 12
+
+
+def _anchors(text: str, places: Callable[[str], set[str]] | None) -> bool:
+    """Whether ``text`` names what it is about: a place, or a document in 《》."""
+    return "《" in text or bool(places and places(text))
+
+
+def is_follow_up(question: str, history: Sequence[dict[str, str]],
+                 places: Callable[[str], set[str]] | None = None) -> bool:
+    """Whether ``question`` needs the conversation to be understood: it leans back, is short, or
+    names no place or document while the previous question did ("我妈住进定点护理机构……" after
+    "广州的长期护理保险……")."""
+    stripped = question.strip()
+    if len(stripped) <= _SHORT or _LEANS_BACK.search(stripped):
+        return True
+    previous = next((str(t.get("content", "")) for t in reversed(history) if t.get("role") == "user"), "")
+    return not _anchors(stripped, places) and _anchors(previous, places)
+
+
+def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
+                     places: Callable[[str], set[str]] | None = None) -> str:
+    """``question`` with the key terms of the last user turns in ``history`` carried over, when it
+    is a follow-up (:func:`is_follow_up`; ``places`` finds place names, e.g.
+    ``Gazetteer.places_in``); a question that stands alone is returned unchanged."""
     global _tokenizer
-    if not history:
+    if not history or not is_follow_up(question, history, places):
         return question
     _tokenizer = _tokenizer or Tokenizer(search_mode=False)
     present = set(_tokenizer.tokens(question))

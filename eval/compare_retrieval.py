@@ -35,7 +35,7 @@ def evaluate(retriever: HybridRetriever, questions, spans, weights: dict[str, fl
     for q in questions:
         if not q.answerable:
             continue
-        query = standalone_query(q.question, list(q.history))
+        query = standalone_query(q.question, list(q.history), retriever.gazetteer.places_in)
         t0 = time.perf_counter()
         hits = retriever.search(query, top_k=10)
         latencies.append((time.perf_counter() - t0) * 1000)

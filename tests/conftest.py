@@ -120,3 +120,29 @@ def seed_document() -> Path:
     if not SEED.is_file():
         pytest.skip(f"seed document not found at {SEED}")
     return SEED
+
+
+# -- the browser tests ------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The flags that keep Debian's Chromium quiet on a machine without a network (see the env notes).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+README_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's headless Chromium through Playwright, or a skip that says how to get it."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing; install it with: apt-get install -y chromium (the CI script does)")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def screenshot_dir(fallback: Path) -> Path:
+    """Where browser tests save screenshots: docs/screenshots/ (the README's) only when
+    POLICYQA_SCREENSHOTS=1 asks for a refresh, so an ordinary test run leaves the checkout clean."""
+    if os.environ.get("POLICYQA_SCREENSHOTS") == "1":
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return README_SCREENSHOTS
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback

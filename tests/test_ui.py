@@ -3,7 +3,7 @@
 One server for the module: an index built by app.py itself (BM25 only) from the seed document and
 a small test document whose text holds HTML markup, on a free port, with an admin token. The
 browser asks, clicks a citation, copies a reply draft, filters, and uploads through the admin tab;
-screenshots go to docs/screenshots/. The rendering helpers are tested directly as well.
+screenshots go to docs/screenshots/ when POLICYQA_SCREENSHOTS=1. The rendering helpers are tested directly as well.
 """
 
 from __future__ import annotations
@@ -20,22 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO, SEED, isolated_env
+from conftest import REPO, SEED, isolated_env, launch_chromium, screenshot_dir
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = REPO / "docs" / "screenshots"
-
-
-def _screenshot_dir(tmp: Path) -> Path:
-    """docs/screenshots when Chinese text can render (a CJK font is installed), else a temp folder:
-    a machine without one would overwrite the committed screenshots with boxes."""
-    try:
-        fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        fonts = ""
-    return SCREENSHOTS if fonts.strip() else tmp
 TOKEN = "ui-test-token"
 QUESTION = "河北省在优化算力布局方面提出了哪些意见?"
 
@@ -232,11 +218,9 @@ def test_one_server_answers_every_route(app: App) -> None:
 
 @pytest.fixture(scope="module")
 def browser(app: App) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: the browser tests of the UI need it")
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         try:
             yield chromium
         finally:
@@ -292,7 +276,7 @@ def test_chat_streams_an_answer_whose_citation_opens_the_source(browser: Any, ap
         page.wait_for_function("document.querySelector('#pq-draft textarea').value.includes('参考依据')")
         draft = page.input_value("#pq-draft textarea")
         assert draft.startswith("根据知识库中的文件") and "\n参考依据：\n[1] 《" in draft and "<" not in draft
-        shots = _screenshot_dir(app.tmp)
+        shots = screenshot_dir(app.tmp / "screenshots")
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / "app.png"), full_page=True)
 
@@ -385,7 +369,7 @@ def test_admin_tab_needs_the_token_then_uploads_and_lists(browser: Any, app: App
         page.wait_for_function("document.querySelector('#pq-status').innerText.includes('索引就绪')")
         assert "上传" in page.locator("#pq-docs").inner_text()
         page.wait_for_function("document.querySelector('#pq-header').innerText.includes('3 份文件')")
-        shots = _screenshot_dir(app.tmp)
+        shots = screenshot_dir(app.tmp / "screenshots")
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / "app-admin.png"), full_page=True)
     finally:

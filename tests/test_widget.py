@@ -1,12 +1,13 @@
 """The embeddable widget in a real browser (Debian's Chromium through Playwright), on a portal page
 served from another origin, plus an abuse check of site keys and rate limits over plain HTTP.
 
-Screenshots for the README land in docs/screenshots/.
+Screenshots for the README land in docs/screenshots/ when POLICYQA_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
 
 import http.server
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -16,15 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import launch_chromium, screenshot_dir
 from live_server import LiveServer, build_index
 
 from assistant.api import create_api
 from assistant.service import AssistantService
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+SHOTS = screenshot_dir(Path(tempfile.mkdtemp(prefix="policyqa-widget-shots-")))
 OPEN = "打开政策问答助手"
 PLACEHOLDER = "请输入您的问题"
 
@@ -96,11 +95,9 @@ def api(tmp_path_factory: pytest.TempPathFactory, portals: tuple[Portal, Portal]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing; install it with: apt-get install -y chromium (the CI script does)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the [test] extra)")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
@@ -155,8 +152,7 @@ def test_widget_answers_from_another_origin_with_sources(api: LiveServer, portal
     box = launcher.bounding_box()
     assert box["x"] > 1100 / 2 and box["y"] > 760 / 2, "the button sits at the bottom right"
     assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") != "rgb(0, 255, 0)", "portal CSS leaked in"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "widget-button.png"))
+    page.screenshot(path=str(SHOTS / "widget-button.png"))
 
     launcher.click()
     dialog = page.get_by_role("dialog", name="政策问答助手")
@@ -178,7 +174,7 @@ def test_widget_answers_from_another_origin_with_sources(api: LiveServer, portal
     assert streamed and streamed[0][0] == 200
     assert streamed[0][1]["content-type"].startswith("text/event-stream")
     assert streamed[0][1]["access-control-allow-origin"] == portal.origin
-    page.screenshot(path=str(SCREENSHOTS / "widget.png"))
+    page.screenshot(path=str(SHOTS / "widget.png"))
 
     # A citation button shows its source; an expired document is marked 已失效.
     bubble.get_by_role("button", name="查看来源 1").click()
@@ -212,7 +208,7 @@ def test_widget_fills_a_phone_screen(api: LiveServer, portals: tuple[Portal, Por
         box = dialog.bounding_box()
         assert box["x"] == 0 and box["width"] == 390 and box["height"] == 780
         ask_in_widget(page, "上海生活垃圾分几类？")
-        page.screenshot(path=str(SCREENSHOTS / "widget-mobile.png"))
+        page.screenshot(path=str(SHOTS / "widget-mobile.png"))
     finally:
         context.close()
 

@@ -1,0 +1,37 @@
+"""Follow-up questions: which ones lean on the conversation, and what is carried over."""
+
+from __future__ import annotations
+
+from assistant.rewrite import is_follow_up, standalone_query
+
+HISTORY = [{"role": "user", "content": "广州公租房怎么申请？"}, {"role": "assistant", "content": "……"}]
+
+
+def places(text: str) -> set[str]:
+    return {p for p in ("广州", "北京", "河北") if p in text}
+
+
+def test_a_follow_up_that_leans_back_carries_the_previous_terms() -> None:
+    query = standalone_query("那申请材料要哪些？", HISTORY, places)
+    assert query.endswith("那申请材料要哪些？")
+    carried = query[: -len("那申请材料要哪些？")].split()
+    assert "广州" in carried and "公租房" in carried
+
+
+def test_a_question_without_place_after_one_with_a_place_is_a_follow_up() -> None:
+    question = "我妈是职工医保退休的，住进定点护理机构，生活照料费一天最多按多少算？"
+    history = [{"role": "user", "content": "广州的长期护理保险，个人需要交钱吗？"}]
+    assert is_follow_up(question, history, places)
+    assert "广州" in standalone_query(question, history, places)
+
+
+def test_a_question_that_names_its_own_document_or_place_stands_alone() -> None:
+    history = [{"role": "user", "content": "河北省在优化算力布局方面提出了哪些意见?"}]
+    for question in ("《意见》对推动人工智能产业创新发展提出了哪些保障措施?", "北京的公共数据资源登记由哪家单位受理？"):
+        assert not is_follow_up(question, history, places)
+        assert standalone_query(question, history, places) == question
+
+
+def test_short_questions_and_empty_history() -> None:
+    assert is_follow_up("要多少钱？", HISTORY, places)
+    assert standalone_query("要多少钱？", [], places) == "要多少钱？"
