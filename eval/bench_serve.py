@@ -10,6 +10,9 @@ latency p50/p95/max, the share of refusals and the error count, then a Markdown 
 The server runs on an empty config with no ``POLICYQA_*`` variables (the offline extractive mode)
 unless ``--config FILE`` names one. Questions: the ``question`` fields of ``--questions`` (JSONL),
 by default ../shared/eval/dev.jsonl when present, else a few built-in ones.
+
+Its client loop (:func:`run_clients`) and server (:func:`served`) are shared with
+eval/load_during_ingest.py and eval/abuse_run.py.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -92,47 +99,114 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def drive(url: str, questions: list[str], clients: int, seconds: float, max_requests: int) -> dict:
-    latencies: list[float] = []
-    errors: list[str] = []
-    refused = 0
+@dataclass
+class Sample:
+    """One request of :func:`run_clients`: when it ran, how it ended and what ``inspect`` took from it."""
+
+    client: int  # which client thread sent it
+    started: float  # time.perf_counter() when it was sent
+    ended: float  # time.perf_counter() when its response had arrived (or it failed)
+    status: int  # the HTTP status; 0 when no response came
+    info: Any = None  # what ``inspect`` took from an accepted response
+    error: str | None = None  # None when the response was accepted
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+
+def run_clients(clients: int, send: Callable[[httpx.Client, int, int], httpx.Response], *, deadline: float,
+                stop: Callable[[], bool] = lambda: False, max_requests: int = 1_000_000,
+                accept: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200,
+                inspect: Callable[[httpx.Response], Any] | None = None,
+                session: Callable[[int], httpx.Client] = lambda client: httpx.Client(timeout=60),
+                pause: Callable[[int, int], float] | None = None) -> list[Sample]:
+    """``clients`` threads, each with its own ``session(client)``, calling ``send(session, client, n)``
+    in a loop; return every request as a :class:`Sample`, in the order they ended.
+
+    ``n`` numbers the requests of all clients (0, 1, 2 …). A client stops when ``time.perf_counter()``
+    passes ``deadline`` (a hard bound), when ``stop()`` is true, or when ``max_requests`` were sent in all.
+    A response is an error unless ``accept(response)``; ``inspect(response)`` (an exception in it is an
+    error too) gives the sample's ``info``. ``pause(client, k)``, when given, is how many seconds client
+    ``client`` waits before its ``k``-th request (0, 1 …), for paced or bursty clients.
+    """
+    samples: list[Sample] = []
     issued = 0
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
 
-    def client() -> None:
-        nonlocal issued, refused
-        with httpx.Client(timeout=60) as session:
-            while time.monotonic() < deadline:
+    def client(number: int) -> None:
+        nonlocal issued
+        with session(number) as http:
+            own = 0
+            while True:
+                if pause is not None:
+                    wait = min(pause(number, own), deadline - time.perf_counter())
+                    if wait > 0:
+                        time.sleep(wait)
+                if time.perf_counter() >= deadline or stop():
+                    return
                 with lock:
                     if issued >= max_requests:
                         return
-                    question = questions[issued % len(questions)]
+                    n = issued
                     issued += 1
+                own += 1
                 started = time.perf_counter()
+                status, info, problem = 0, None, None
                 try:
-                    response = session.post(f"{url}/api/ask", json={"question": question})
-                    elapsed = time.perf_counter() - started
-                    ok = response.status_code == 200
-                    was_refused = ok and response.json()["refused"]
-                    problem = None if ok else f"{response.status_code}: {response.text[:200]}"
+                    response = send(http, number, n)
+                    status = response.status_code
+                    if not accept(response):
+                        problem = f"{response.status_code}: {response.text[:200]}"
+                    elif inspect is not None:
+                        info = inspect(response)
                 except httpx.HTTPError as exc:
-                    elapsed, was_refused, problem = time.perf_counter() - started, False, f"{type(exc).__name__}: {exc}"
+                    problem = f"{type(exc).__name__}: {exc}"
+                except (ValueError, KeyError, TypeError) as exc:  # inspect could not read the response
+                    problem = f"{status}: unreadable response ({type(exc).__name__}: {exc})"
+                sample = Sample(number, started, time.perf_counter(), status, info, problem)
                 with lock:
-                    if problem is None:
-                        latencies.append(elapsed)
-                        refused += was_refused
-                    else:
-                        errors.append(problem)
+                    samples.append(sample)
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(number,), daemon=True) for number in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return samples
+
+
+def drive(url: str, questions: list[str], clients: int, seconds: float, max_requests: int) -> dict:
+    def send(http: httpx.Client, client: int, n: int) -> httpx.Response:
+        return http.post(f"{url}/api/ask", json={"question": questions[n % len(questions)]})
+
+    started = time.perf_counter()
+    samples = run_clients(clients, send, deadline=started + seconds, max_requests=max_requests,
+                          inspect=lambda response: bool(response.json()["refused"]))
     wall = time.perf_counter() - started
-    return {"answers": len(latencies), "errors": errors, "refused": refused, "wall": wall, "latencies": latencies}
+    answered = [s for s in samples if s.error is None]
+    return {"answers": len(answered), "errors": [s.error for s in samples if s.error is not None],
+            "refused": sum(s.info for s in answered), "wall": wall, "latencies": [s.seconds for s in answered]}
+
+
+@contextmanager
+def served(index: Path, config: Path, ready_timeout: float = 300.0) -> Iterator[tuple[str, dict, float]]:
+    """Start the API server on a free port over ``index`` with ``config``; yield (url, /healthz, seconds
+    it took to be ready) and stop it afterwards."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    load_started = time.perf_counter()
+    server = start_server(index.resolve(), port, config.resolve())
+    try:
+        health = wait_ready(url, server, ready_timeout)
+        yield url, health, time.perf_counter() - load_started
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def main() -> int:
@@ -155,25 +229,12 @@ def main() -> int:
         config = args.config or Path(tmp) / "empty-policyqa.toml"
         if args.config is None:
             config.write_text("", encoding="utf-8")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        load_started = time.perf_counter()
-        server = start_server(args.index.resolve(), port, config.resolve())
-        try:
-            health = wait_ready(url, server, args.ready_timeout)
-            load_seconds = time.perf_counter() - load_started
+        with served(args.index, config, args.ready_timeout) as (url, health, load_seconds):
             print(f"server: {url}, index {health['generation']}: {health['documents']} documents, "
                   f"{health['passages']} passages; ready in {load_seconds:.1f} s")
             print(f"questions: {len(questions)} from {origin}; {args.clients} clients for up to {args.seconds:g} s "
                   f"or {args.max_requests} questions")
             result = drive(url, questions, args.clients, args.seconds, args.max_requests)
-        finally:
-            server.terminate()
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
 
     latencies = [s * 1000 for s in result["latencies"]]
     throughput = result["answers"] / result["wall"] if result["wall"] else 0.0
