@@ -90,13 +90,14 @@ class Gazetteer:
         gazetteer.names |= set(PROVINCES)
         return gazetteer
 
-    def places_in(self, question: str) -> set[str]:
+    def places_in(self, question: str, with_provinces: bool = True) -> set[str]:
         """The known place names a question mentions (longest match wins: 广州 not 广 + 州), with
-        the provinces of the cities it names."""
+        the provinces of the cities it names unless ``with_provinces`` is False."""
         if self._pattern is None:
             names = sorted(self.names, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, names))) if names else re.compile(r"(?!x)x")
         found = set(self._pattern.findall(question))
-        for place in list(found):
-            found |= self.parents.get(place, set())
+        if with_provinces:
+            for place in list(found):
+                found |= self.parents.get(place, set())
         return found

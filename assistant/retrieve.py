@@ -222,10 +222,24 @@ class HybridRetriever:
         passages = self.index.store.passages(best)
         hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]
         t3 = time.perf_counter()
-        hits = self.rerank(query, hits)[:top_k]
+        hits = self.cover_places(query, self.rerank(query, hits))[:top_k]
         self.last_timings = {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000,
                              "rerank": (time.perf_counter() - t3) * 1000, "total": (time.perf_counter() - t0) * 1000}
         return hits
+
+    def cover_places(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """A question that names two or more places ("北京和上海对献血者……有什么不一样") compares them:
+        put the best passage of each named place at the top, so that every side is in view."""
+        named = self.gazetteer.places_in(query, with_provinces=False)
+        if len(named) < 2:
+            return hits
+        leaders: list[Hit] = []
+        for place in named:
+            best = next((h for h in hits if place in self.gazetteer.document_places.get(h.document.doc_id, set())), None)
+            if best is not None and best not in leaders:
+                leaders.append(best)
+        leaders.sort(key=lambda h: -h.score)
+        return leaders + [h for h in hits if h not in leaders]
 
     def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Reorder fused candidates: by a cross-encoder when configured, else by their best sentence.
