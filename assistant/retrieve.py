@@ -134,7 +134,7 @@ class HybridRetriever:
     place_boost: float = 1.5  # passages of a document about a place the question names
     rerank_depth: int = 30  # fused candidates the rerank stage reorders
     rerank_weight: float = 0.3  # weight of the best sentence's relevance against the fused score
-    reranker: Any | None = None  # optional cross-encoder (CrossEncoderReranker)
+    reranker: Any | None = None  # optional cross-encoder (embed.CrossEncoderReranker)
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
     last_timings: dict[str, float] = field(default_factory=dict)
 

@@ -149,3 +149,35 @@ def test_missing_model_is_a_one_sentence_error() -> None:
     assert "\n" not in message and "Traceback" not in message
     assert message.count(". ") == 0 and len(message) < 300
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_cross_encoder_reranker_reorders_by_its_scores(tmp_path: Path) -> None:
+    """The cross-encoder wiring, with the one model that ships offline. It is a bi-encoder, so
+    CrossEncoder gives it a fresh classification head: the scores mean nothing, but they are
+    deterministic, and the retriever must order its hits by them."""
+    from assistant.embed import CrossEncoderReranker, make_reranker
+
+    assert make_reranker("none") is None
+    with pytest.raises(EmbedderError) as err:
+        make_reranker("st:/nonexistent/cross-encoder")
+    assert "cannot load cross-encoder '/nonexistent/cross-encoder'" in str(err.value)
+    reranker = make_reranker(f"st:{MODEL_DIR}")
+    assert isinstance(reranker, CrossEncoderReranker)
+    texts = ["Tickets cost two yuan.", "Dogs must be leashed.", "Tax returns are due in May."]
+    scores = reranker.score("How much is a ticket?", texts)
+    assert len(scores) == 3 and all(isinstance(s, float) for s in scores)
+    assert scores == reranker.score("How much is a ticket?", texts)
+
+    config = tmp_path / "policyqa.toml"
+    config.write_text("", encoding="utf-8")
+    settings = load_settings(config_file=config, index_dir=tmp_path / "index", embedder="none")
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    for name, text in zip(("a", "b", "c"), texts):
+        (corpus / f"{name}.md").write_text(f"# {name}\n\n{text} More words about {name}.\n", encoding="utf-8")
+    Ingestor(settings, progress=False, workers=1).run([corpus])
+    retriever = HybridRetriever(Index.open(settings.index_dir), reranker=reranker)
+    hits = retriever.search("ticket dogs tax", top_k=3)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert [h.score for h in hits] == sorted(reranker.score("ticket dogs tax", [h.passage.text for h in hits]),
+                                             reverse=True)
