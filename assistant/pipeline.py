@@ -32,7 +32,7 @@ from .rewrite import standalone_query
 MAX_QUESTION_CHARS = 2000
 # Refuse below this evidence strength (share of the question's term weight covered by the best
 # retrieved sentence). Calibrated with eval/calibrate_refusal.py on the dev set: over the dense
-# evaluation index 0.25 refuses 3 of 8 unanswerable questions and 1 of 52 answerable ones; a higher
+# evaluation index 0.25 refuses 4 of 8 unanswerable questions and 1 of 52 answerable ones; a higher
 # threshold costs more false refusals than it gains (README, "Refusals").
 REFUSAL_THRESHOLD = 0.25
 
