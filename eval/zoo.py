@@ -66,7 +66,8 @@ def policy(title: str, marker: str, articles: int = 4, seed: int = 0) -> str:
 # -- PDF, written byte by byte --------------------------------------------------------------------
 
 
-def _pdf(objects: dict[int, bytes], root: int = 1, trailer_extra: bytes = b"") -> bytes:
+def write_pdf(objects: dict[int, bytes], root: int = 1, trailer_extra: bytes = b"") -> bytes:
+    """Serialise numbered PDF objects with a correct xref table: the one PDF writer of the tests."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets: dict[int, int] = {}
     for number in sorted(objects):
@@ -137,7 +138,7 @@ def make_pdf(pages: list[list[str]], count: int | None = None, catalog_extra: by
     objects[2] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(pages) if count is None else count)
     objects[1] = b"<< /Type /Catalog /Pages 2 0 R %s>>" % catalog_extra
     objects.update(extra_objects or {})
-    return _pdf(objects)
+    return write_pdf(objects)
 
 
 def make_many_pages_pdf(pages: int) -> bytes:
@@ -152,7 +153,7 @@ def make_many_pages_pdf(pages: int) -> bytes:
     kids = " ".join(f"{p} 0 R" for p in page_ids).encode()
     objects[2] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)
     objects[1] = b"<< /Type /Catalog /Pages 2 0 R >>"
-    return _pdf(objects)
+    return write_pdf(objects)
 
 
 def encrypt_pdf(data: bytes, user_password: str) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from assistant.extract import (
     decode_bytes,
     extract,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+from zoo import write_pdf  # noqa: E402 - the PDF writer shared with eval/zoo.py
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -70,18 +74,7 @@ def make_pdf(pages: list[list[str]]) -> bytes:
         objects[page_id + 1] = (
             b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
         )
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets: dict[int, int] = {}
-    for number in sorted(objects):
-        offsets[number] = len(out)
-        out += b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n"
-    size = max(objects) + 1
-    xref_at = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
-    for number in range(1, size):
-        out += b"%010d 00000 n \n" % offsets[number]
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref_at)
-    return bytes(out)
+    return write_pdf(objects)
 
 
 TWO_PAGES = [

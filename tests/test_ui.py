@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import REPO, SEED, isolated_env, launch_chromium, screenshot_dir
+from live_server import NEW_DOCUMENT
 
 TOKEN = "ui-test-token"
 QUESTION = "河北省在优化算力布局方面提出了哪些意见?"
@@ -40,19 +41,6 @@ kind: "规定"
 
 第三条 网站页面严禁输出带有事件属性的图片标签，例如 <img src=x onerror="window.pqXss = 2"> 必须作为纯文本显示。
 """
-
-UPLOAD_DOC = """---
-title: "深圳市新能源汽车充电设施补贴办法"
-issuer: "深圳市发展和改革委员会"
-doc_number: "深发改规〔2024〕5号"
-date: "2024-01-01"
-region: "深圳市"
-kind: "办法"
----
-
-第一条 对新建公共充电桩按每千瓦300元给予一次性建设补贴。
-"""
-
 
 # -- the rendering helpers, without a browser -------------------------------------------------
 
@@ -345,7 +333,7 @@ def test_a_filter_that_excludes_everything_gives_the_no_answer_message(browser: 
 def test_admin_tab_needs_the_token_then_uploads_and_lists(browser: Any, app: App) -> None:
     page = _open(browser, app)
     upload = app.tmp / "sz-charging.md"
-    upload.write_text(UPLOAD_DOC, encoding="utf-8")
+    upload.write_text(NEW_DOCUMENT, encoding="utf-8")
     try:
         page.get_by_role("tab", name="文档管理").click()
         page.fill("#pq-token input", "wrong-token")
