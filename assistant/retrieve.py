@@ -16,6 +16,8 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .embed import Embedder, make_embedder
 from .index import Index
@@ -266,3 +268,32 @@ class HybridRetriever:
 
     def index_text_of(self, hit: Hit) -> str:
         return index_text(hit.document.meta.title, hit.passage.section_path, hit.passage.text)
+
+
+class PolicyRetriever(BaseRetriever):
+    """:class:`HybridRetriever` as a LlamaIndex ``BaseRetriever``, to compose with query engines.
+
+    Each node carries the passage text, its citation metadata (``Hit.to_dict`` without the text),
+    and the fused score.
+
+    Example::
+
+        retriever = PolicyRetriever(HybridRetriever(Index.open(Path("index"))), top_k=5)
+        nodes = retriever.retrieve("算力券怎么申请")
+        nodes[0].node.metadata["section_path"], nodes[0].score
+    """
+
+    def __init__(self, hybrid: HybridRetriever, top_k: int = 10, filters: Filters | None = None) -> None:
+        super().__init__()
+        self.hybrid = hybrid
+        self.top_k = top_k
+        self.filters = filters
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        nodes = []
+        for hit in self.hybrid.search(query_bundle.query_str, top_k=self.top_k, filters=self.filters):
+            record = hit.to_dict()
+            text = record.pop("text")
+            node = TextNode(id_=f"passage-{hit.passage.id}", text=text, metadata=record)
+            nodes.append(NodeWithScore(node=node, score=hit.score))
+        return nodes

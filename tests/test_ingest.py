@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder, isolated_env, settings_for
+from conftest import SEED, FakeEmbedder, isolated_env, settings_for
 
 from assistant.config import load_settings
 from assistant.documents import content_hash
@@ -335,3 +335,22 @@ def test_seed_with_the_real_default_embedder(tmp_path: Path, seed_document: Path
         assert "算力" in best.text
     finally:
         index.close()
+
+
+def test_llama_index_retriever_adapter(tmp_path: Path) -> None:
+    """The hybrid retriever composes with LlamaIndex as a BaseRetriever: nodes carry the passage
+    text, its citation metadata and the fused score, best first."""
+    from llama_index.core.retrievers import BaseRetriever
+
+    from assistant.retrieve import PolicyRetriever
+
+    settings = settings_for(tmp_path)
+    Ingestor(settings, progress=False, workers=1).run([SEED.parent])
+    retriever = PolicyRetriever(HybridRetriever(Index.open(settings.index_dir)), top_k=3)
+    assert isinstance(retriever, BaseRetriever)
+    nodes = retriever.retrieve("《意见》提出了哪些保障措施")
+    assert 1 <= len(nodes) <= 3
+    assert nodes[0].node.metadata["source"] == SEED.name
+    assert nodes[0].node.metadata["section_path"][0].startswith("五、")
+    assert "一是建立组织协调机制" in nodes[0].node.get_content()
+    assert [n.score for n in nodes] == sorted((n.score for n in nodes), reverse=True)
