@@ -98,11 +98,15 @@ class QueryTerms:
         return sum(w for t, w in self.weights.items() if t in text) / self.total
 
 
+_QUOTED = re.compile(r"《[^》]*》")
+
+
 class SentenceScorer:
     """Scores sentences (and passages, by their best sentence) against one question."""
 
     CUE_BONUS = 0.25
     HEADING_WEIGHT = 0.3
+    QUESTION_HEADING_WEIGHT = 1.0
 
     def __init__(self, terms: QueryTerms, question: str) -> None:
         self.terms = terms
@@ -115,7 +119,15 @@ class SentenceScorer:
         return value
 
     def passage_score(self, text: str, section_path: tuple[str, ...] = ()) -> float:
-        """The best sentence's score, plus a part for a section heading that matches."""
+        """The best sentence's score, plus a part for a section heading that matches.
+
+        A heading that is itself a question (the 问答 of a 政策解读 or an FAQ: "三、在进一步优化算力布局
+        方面有哪些意见值得关注?") is matched against the user's question with its quoted document
+        names removed, and weighs more: when it matches, the section is the answer.
+        """
         best = max((self.score(text[s:e]) for s, e in split_sentences(text)), default=0.0)
+        heading = section_path[-1] if section_path else ""
+        if heading.rstrip("…").endswith(("?", "？")):
+            return best + self.QUESTION_HEADING_WEIGHT * self.terms.coverage(_QUOTED.sub("", heading).lower())
         path = self.terms.coverage(" ".join(section_path).lower())
         return best + self.HEADING_WEIGHT * path
