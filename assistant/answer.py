@@ -160,6 +160,7 @@ class ExtractiveAnswerer:
     max_passages: int = 6
     min_relative: float = 0.45  # keep sentences scoring at least this share of the best one
     max_following: int = 12  # sentences brought along after a heading or a '：' introduction
+    lead_in_relative: float = 0.6  # ... when that lead-in scores at least this share of the best sentence
     mode: str = "extractive"
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[tuple[Hit, int, int, float]]:
@@ -195,8 +196,11 @@ class ExtractiveAnswerer:
         heading ("五、…提出了哪些保障措施?") — says nothing by itself: bring the next sentences along."""
         picked = {(c[2].passage.id, c[3]) for c in chosen}
         extra = []
+        best = max((c[0] for c in chosen), default=0.0)
         for score, rank, hit, start, end in chosen:
-            if not _introduces(hit, hit.passage.text[start:end], start):
+            # Only a strong lead-in speaks for its section; a heading picked up for a shared word
+            # would pour a whole unrelated section into the answer.
+            if score < self.lead_in_relative * best or not _introduces(hit, hit.passage.text[start:end], start):
                 continue
             following = [c for c in candidates if c[2].passage.id == hit.passage.id and c[3] > start]
             for c in sorted(following, key=lambda c: c[3])[: self.max_following]:

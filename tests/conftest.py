@@ -98,7 +98,7 @@ def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _no_policyqa_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith("POLICYQA_"):
+        if name.startswith("POLICYQA_") and name != "POLICYQA_SCREENSHOTS":  # that one is the tests' own
             monkeypatch.delenv(name, raising=False)
 
 
