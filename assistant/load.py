@@ -96,12 +96,6 @@ def _classify(path: Path, source: str) -> SourceFile | Skipped:
     return SourceFile(path, source)
 
 
-def file_fingerprint(path: Path) -> tuple[int, int]:
-    """(size, mtime_ns): a cheap test of 'unchanged since the last ingest' before hashing."""
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
 def file_hash(path: Path) -> str:
     digest = hashlib.sha1()
     with path.open("rb") as handle:

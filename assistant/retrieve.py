@@ -9,7 +9,6 @@ Example::
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +20,6 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .embed import Embedder, make_embedder
 from .index import Index
-from .ingest import index_text
 from .places import Gazetteer
 from .relevance import QueryTerms, SentenceScorer
 from .store import StoredDocument, StoredPassage
@@ -138,7 +136,6 @@ class HybridRetriever:
     rerank_weight: float = 0.3  # weight of the best sentence's relevance against the fused score
     reranker: Any | None = None  # optional cross-encoder (embed.CrossEncoderReranker)
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
-    last_timings: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.candidates <= 0:
@@ -200,15 +197,12 @@ class HybridRetriever:
     def search(self, query: str, top_k: int = 10, filters: Filters | None = None) -> list[Hit]:
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0; got {top_k}")
-        t0 = time.perf_counter()
         mask = self._mask(filters)
         doc_weights = self._place_weights(query)
         empty = np.zeros(0, dtype=np.int64)
         bm25_ids = (self.index.positions[self.bm25_ranking(query, mask, doc_weights)]
                     if self.weights.get("bm25", 1.0) else empty)
-        t1 = time.perf_counter()
         dense_ids = self.dense_ranking(query, mask) if self.weights.get("dense", 1.0) else empty
-        t2 = time.perf_counter()
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
         for name, ids in (("bm25", bm25_ids), ("dense", dense_ids)):
@@ -223,11 +217,7 @@ class HybridRetriever:
         best = sorted(fused, key=lambda pid: -fused[pid])[: max(top_k, self.rerank_depth)]
         passages = self.index.store.passages(best)
         hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]
-        t3 = time.perf_counter()
-        hits = self.cover_places(query, self.rerank(query, hits))[:top_k]
-        self.last_timings = {"bm25": (t1 - t0) * 1000, "dense": (t2 - t1) * 1000,
-                             "rerank": (time.perf_counter() - t3) * 1000, "total": (time.perf_counter() - t0) * 1000}
-        return hits
+        return self.cover_places(query, self.rerank(query, hits))[:top_k]
 
     def cover_places(self, query: str, hits: list[Hit]) -> list[Hit]:
         """A question that names two or more places ("北京和上海对献血者……有什么不一样") compares them:
@@ -265,9 +255,6 @@ class HybridRetriever:
             hit.score = hit.score / top + self.rerank_weight * scorer.passage_score(hit.passage.text,
                                                                                    hit.passage.section_path)
         return sorted(hits, key=lambda h: -h.score)
-
-    def index_text_of(self, hit: Hit) -> str:
-        return index_text(hit.document.meta.title, hit.passage.section_path, hit.passage.text)
 
 
 class PolicyRetriever(BaseRetriever):

@@ -3,7 +3,7 @@
 jieba's dictionary and algorithm, run by jieba-rs (the ``rjieba`` binding): the same
 segmentation, about ten times faster, which is what makes parse+chunk+BM25 over the whole corpus
 take seconds instead of minutes. A user dictionary of policy terms (东数西算, 算力券, 专精特新 …)
-ships in ``assistant/data/userdict.txt``; more can be added with :meth:`Tokenizer.add_words`.
+ships in ``assistant/data/userdict.txt`` (jieba format; :func:`load_user_dict` adds more).
 
 Search mode also emits the shorter words inside long ones ("最低工资标准" -> 最低, 工资, 标准,
 最低工资, 最低工资标准), so a question's wording need not match the document's exactly.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 
 import rjieba
@@ -84,11 +83,6 @@ class Tokenizer:
         _ensure_user_dict()
         self.search_mode = search_mode
 
-    @staticmethod
-    def add_words(words: Iterable[str]) -> None:
-        for word in words:
-            rjieba.add_word(word, None, None)
-
     def words(self, text: str) -> list[str]:
         """All words in order, punctuation included: the raw segmentation, for highlighting."""
         return rjieba.cut(text)
@@ -97,6 +91,3 @@ class Tokenizer:
         text = normalize(text)
         raw = rjieba.cut_for_search(text) if self.search_mode else rjieba.cut(text)
         return [t for t in raw if (t.isalnum() or (len(t) > 1 and _TOKEN_OK.search(t))) and t not in STOPWORDS]
-
-    def tokens_batch(self, texts: Iterable[str]) -> list[list[str]]:
-        return [self.tokens(text) for text in texts]
