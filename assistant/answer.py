@@ -17,14 +17,13 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from .index import Index
-from .relevance import QueryTerms, SentenceScorer, split_sentences
+from .relevance import QueryTerms, SentenceScorer, split_sentences, states_quantity
 from .retrieve import Hit
 from .tokenize import Tokenizer
 
@@ -106,8 +105,9 @@ def _section_label(hit: Hit) -> str:
     return label if len(label) <= 24 else ""
 
 
-_ASKS_QUANTITY = re.compile(r"多少|几[项个类种年月天日岁份次件条元块档级]|多长|多大|多久|多高|多远|比例|金额|几成")
-_STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
+
+
+MISSING_TERM_FACTOR = 0.5
 
 
 def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = "") -> float:
@@ -116,19 +116,21 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
 
     A question that asks for a quantity (多少, 几项, 多久 …) is only covered by a sentence that
     states one: "考评以响应率、解决率、满意率为核心内容" mentions every word of "三项各占多大权重"
-    but answers nothing.
+    but answers nothing; one asking a count in a unit of its own (多少项) needs that unit stated.
+    A question using a policy term that no indexed document uses ("数电发票") asks about
+    something the documents do not cover: whatever else matches, its strength is halved.
     """
-    wants_quantity = bool(_ASKS_QUANTITY.search(question))
+    quantity = states_quantity(question)
     best = 0.0
     for hit in hits[:5]:
         context = (hit.document.meta.title + " " + " ".join(hit.passage.section_path)).lower()
         text = hit.passage.text
         for start, end in split_sentences(text):
             sentence = text[start:end]
-            if wants_quantity and not _STATES_QUANTITY.search(sentence):
+            if quantity is not None and not quantity.search(sentence):
                 continue
             best = max(best, terms.coverage(context + " " + sentence.lower()))
-    return best
+    return best * MISSING_TERM_FACTOR if terms.missing else best
 
 
 def refusal_text(hits: Sequence[Hit]) -> str:

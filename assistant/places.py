@@ -3,7 +3,9 @@
 People ask about their own city ("郑州遛狗……", "在广东租房……"), and a rule of another city is a
 wrong answer however well its words match. The gazetteer is read off the indexed documents
 themselves — their ``region`` and the place names that open their titles and issuers — plus the
-provinces, so it covers whatever a deployment indexes without a shipped city list.
+provinces and their prefecture-level cities (``data/cities.txt``), so that a question about a
+city no indexed document covers is still seen to name a place, and refused rather than answered
+from another city's rules.
 
 Example::
 
@@ -17,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 from .store import StoredDocument
 
@@ -31,6 +35,27 @@ _NEXT_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,3}?)(?:区|县)")
 _NOT_PLACES = {"人民", "中华人民共和", "全国", "国家", "中央", "中共", "关于", "城市", "农村", "地方", "社区", "园区",
                "自治", "行政", "特别", "经济", "开发", "高新", "保税", "示范", "试验", "街道", "各省", "各", "本市",
                "本省", "全市", "全省", "城区", "主城", "辖区", "市辖", "市场", "监督", "小区", "景区", "校区"}
+
+
+CITIES_FILE = Path(__file__).with_name("data") / "cities.txt"
+
+
+@cache
+def shipped_cities() -> dict[str, tuple[str, str]]:
+    """Surface form -> (place name, province) for the cities in ``data/cities.txt``.
+
+    A name that is also an everyday word is listed with its 市, 州 or 地区 ("白银市"): it matches
+    only in that form and stands for the bare name ("白银").
+    """
+    cities: dict[str, tuple[str, str]] = {}
+    for line in CITIES_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        province, _, names = line.partition("\t")
+        for surface in names.split():
+            # 白银市 -> 白银, 阿里地区 -> 阿里, 红河州 -> 红河 (but 杭州 stays 杭州).
+            cities[surface] = (re.sub(r"(?<=..)(市|州|地区)$", "", surface), province)
+    return cities
 
 
 _NOT_PLACE_CHARS = set("关于的和与及在对推动规范办法条例技术人才荣誉文化经济生态资源管理保护促进实施若干国务"
@@ -69,6 +94,8 @@ class Gazetteer:
     """Known place names, and the places of each document."""
 
     names: set[str] = field(default_factory=set)
+    # A matched form that stands for another name: "白银市" -> "白银".
+    aliases: dict[str, str] = field(default_factory=dict)
     document_places: dict[str, set[str]] = field(default_factory=dict)
     # City -> its province, learned from regions like "广东省广州市": a province's rules apply in its cities.
     parents: dict[str, set[str]] = field(default_factory=dict)
@@ -88,6 +115,12 @@ class Gazetteer:
             for place in places - provinces - set(PROVINCES):
                 gazetteer.parents.setdefault(place, set()).update(provinces)
         gazetteer.names |= set(PROVINCES)
+        for surface, (name, province) in shipped_cities().items():
+            gazetteer.names.add(surface)
+            if surface != name:
+                gazetteer.aliases[surface] = name
+            if name != province:
+                gazetteer.parents.setdefault(name, set()).add(province)
         return gazetteer
 
     def places_in(self, question: str, with_provinces: bool = True) -> set[str]:
@@ -96,7 +129,7 @@ class Gazetteer:
         if self._pattern is None:
             names = sorted(self.names, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, names))) if names else re.compile(r"(?!x)x")
-        found = set(self._pattern.findall(question))
+        found = {self.aliases.get(m, m) for m in self._pattern.findall(question)}
         if with_provinces:
             for place in list(found):
                 found |= self.parents.get(place, set())

@@ -18,7 +18,7 @@ import math
 import re
 
 from .index import Index
-from .tokenize import Tokenizer
+from .tokenize import DOMAIN_TERMS, Tokenizer
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?[”’」』）)]*")
 _CLAUSE = re.compile(r"[^；;]+[；;]?")
@@ -73,6 +73,31 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 ]
 
 
+_ASKS_QUANTITY = re.compile(r"多少|几[项个类种年月天日岁份次件条元块档级]|多长|多大|多久|多高|多远|比例|金额|几成")
+_STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
+# A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
+# by that unit after a number: "2022年版" is a number, but not how many 项.
+_ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|份|家|户|所|钱|元|人|名|分)")
+_UNIT_FORMS = {"钱": "元", "人": "人|名", "名": "人|名"}
+_NUMERAL = r"(?<!第)(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
+
+
+def states_quantity(question: str) -> re.Pattern[str] | None:
+    """What a sentence must match to state the quantity the question asks for; None when it asks none.
+
+    Example::
+
+        states_quantity("一共取消了多少项证明").search("取消证明事项12项")   # a match
+        states_quantity("一共取消了多少项证明").search("2022年版目录")         # None
+    """
+    if not _ASKS_QUANTITY.search(question):
+        return None
+    unit = _ASKS_UNIT.search(question)
+    if unit:
+        return re.compile(_NUMERAL + f"(?:{_UNIT_FORMS.get(unit.group(1), unit.group(1))})")
+    return _STATES_QUANTITY
+
+
 class QueryTerms:
     """The question's terms with rarity weights (BM25 IDF from the index)."""
 
@@ -82,12 +107,14 @@ class QueryTerms:
         n_docs = max(index.bm25.scores["num_docs"], 1)
         self.weights: dict[str, float] = {}
         self.unknown: list[str] = []
+        self.missing: list[str] = []  # policy terms of the user dictionary that no document uses
         for token in dict.fromkeys(tokenizer.tokens(query)):
             token_id = vocab.get(token)
             if token_id is None:
-                # Never used by any indexed document: colloquial wording ("遛狗", "打算") far more often
-                # than a missing topic, so it neither counts for nor against the evidence.
-                self.unknown.append(token)
+                # A policy term ("数电发票") that no indexed document uses names a topic the documents
+                # do not cover; any other unknown word is colloquial wording ("遛狗", "打算") far more
+                # often than a missing topic, so it neither counts for nor against the evidence.
+                (self.missing if token in DOMAIN_TERMS else self.unknown).append(token)
                 continue
             df = int(indptr[token_id + 1] - indptr[token_id])
             self.weights[token] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
@@ -111,6 +138,9 @@ class SentenceScorer:
     def __init__(self, terms: QueryTerms, question: str) -> None:
         self.terms = terms
         self.cues = [wanted for asks, wanted in CUES if asks.search(question)]
+        quantity = states_quantity(question)
+        if quantity is not None and quantity is not _STATES_QUANTITY:
+            self.cues.append(quantity)  # "多少件": a sentence stating "21 件" is what it asks for
 
     def score(self, sentence: str) -> float:
         value = self.terms.coverage(sentence.lower()) + sum(self.CUE_BONUS for w in self.cues if w.search(sentence))

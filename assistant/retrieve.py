@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +25,9 @@ from .places import Gazetteer
 from .relevance import QueryTerms, SentenceScorer
 from .store import StoredDocument, StoredPassage
 from .tokenize import Tokenizer
+
+# A year as a question or a title names it: "2023年", "2026年度" (not the 2023 in "2023号").
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年")
 
 
 class FilterError(ValueError):
@@ -132,6 +136,7 @@ class HybridRetriever:
     # BM25 at a lower weight adds the exact terms (文号, place names, 条 numbers) without drowning them.
     weights: dict[str, float] = field(default_factory=lambda: {"bm25": 0.3, "dense": 1.0})
     place_boost: float = 1.5  # passages of a document about a place the question names
+    year_boost: float = 1.2  # passages of a document whose title names a year the question names
     rerank_depth: int = 30  # fused candidates the rerank stage reorders
     rerank_weight: float = 0.3  # weight of the best sentence's relevance against the fused score
     reranker: Any | None = None  # optional cross-encoder (embed.CrossEncoderReranker)
@@ -145,14 +150,26 @@ class HybridRetriever:
         self._vocab = self.index.bm25.vocab_dict
         self.gazetteer = Gazetteer.from_documents(self.index.documents.values())
         self._doc_places = [self.gazetteer.document_places.get(d, set()) for d in self.index.doc_order]
+        self._doc_years = [set(_YEAR.findall(self.index.documents[d].meta.title)) for d in self.index.doc_order]
 
-    def _place_weights(self, query: str) -> np.ndarray | None:
-        """Per-document score multiplier: ``place_boost`` for documents about a place the query names."""
+    def _doc_weights(self, query: str) -> np.ndarray | None:
+        """Per-document score multiplier: ``place_boost`` for documents about a place the query
+        names, times ``year_boost`` for documents whose title names a year the query names.
+
+        A yearly report or notice ("2023年政府信息公开工作年度报告") differs from the next year's
+        one by little more than its numbers, so the year the question asks about has to decide.
+        """
+        weights = None
         places = self.gazetteer.places_in(query)
-        if not places or self.place_boost == 1.0:
-            return None
-        matches = np.fromiter((bool(p & places) for p in self._doc_places), dtype=bool, count=len(self._doc_places))
-        return np.where(matches, self.place_boost, 1.0)
+        if places and self.place_boost != 1.0:
+            matches = np.fromiter((bool(p & places) for p in self._doc_places), dtype=bool,
+                                  count=len(self._doc_places))
+            weights = np.where(matches, self.place_boost, 1.0)
+        years = set(_YEAR.findall(query))
+        if years and self.year_boost != 1.0:
+            matches = np.fromiter((bool(y & years) for y in self._doc_years), dtype=bool, count=len(self._doc_years))
+            weights = (1.0 if weights is None else weights) * np.where(matches, self.year_boost, 1.0)
+        return weights
 
     def _mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean mask over BM25 positions, or None when nothing is filtered."""
@@ -198,7 +215,7 @@ class HybridRetriever:
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0; got {top_k}")
         mask = self._mask(filters)
-        doc_weights = self._place_weights(query)
+        doc_weights = self._doc_weights(query)
         empty = np.zeros(0, dtype=np.int64)
         bm25_ids = (self.index.positions[self.bm25_ranking(query, mask, doc_weights)]
                     if self.weights.get("bm25", 1.0) else empty)

@@ -36,6 +36,9 @@ STOPWORDS = frozenset(
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _lock = threading.Lock()
 _loaded = False
+# The words of the loaded user dictionaries: policy terms, never colloquial wording, so a question
+# using one that no indexed document uses asks about something the documents do not cover.
+DOMAIN_TERMS: set[str] = set()
 
 
 def _ensure_user_dict() -> None:
@@ -57,6 +60,7 @@ def load_user_dict(path: Path) -> int:
         freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
         tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
         rjieba.add_word(parts[0], freq, tag)
+        DOMAIN_TERMS.add(normalize(parts[0]))
         count += 1
     return count
 
