@@ -163,6 +163,10 @@ class ExtractiveAnswerer:
     min_relative: float = 0.45  # keep sentences scoring at least this share of the best one
     max_following: int = 12  # sentences brought along after a heading or a '：' introduction
     lead_in_relative: float = 0.6  # ... when that lead-in scores at least this share of the best sentence
+    # More of a passage already cited costs no citation and completes its clause ("……由起步价、……
+    # 春节假日运价六部分组成"): up to this many of its sentences scoring this share of the best.
+    same_passage_relative: float = 0.3
+    same_passage_extra: int = 3
     mode: str = "extractive"
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[tuple[Hit, int, int, float]]:
@@ -182,6 +186,7 @@ class ExtractiveAnswerer:
         chosen = sorted((c for c in candidates if c[0] >= best * self.min_relative), key=lambda c: -c[0])
         chosen = chosen[: self.max_sentences]
         chosen = self._complete_lists(chosen, candidates)
+        chosen += self._more_of_cited(chosen, candidates)
         # Documents in retrieval order; inside one, the passage with the best sentence first (it is
         # cited [1]); inside a passage, the document's own order.
         doc_order: dict[str, int] = {}
@@ -210,6 +215,15 @@ class ExtractiveAnswerer:
                     picked.add((c[2].passage.id, c[3]))
                     extra.append(c)
         return chosen + extra
+
+    def _more_of_cited(self, chosen: list, candidates: list) -> list:
+        """The best further sentences of the passages already chosen (see ``same_passage_relative``)."""
+        best = max((c[0] for c in chosen), default=0.0)
+        cited = {c[2].passage.id for c in chosen}
+        picked = {(c[2].passage.id, c[3]) for c in chosen}
+        more = [c for c in candidates if c[2].passage.id in cited and (c[2].passage.id, c[3]) not in picked
+                and c[0] >= self.same_passage_relative * best]
+        return sorted(more, key=lambda c: -c[0])[: self.same_passage_extra]
 
     def answer(self, question: str, hits: Sequence[Hit], today: date | None = None) -> Answer:
         selected = self.select(question, hits)

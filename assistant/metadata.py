@@ -252,6 +252,8 @@ def read_metadata(body: str, fields: dict[str, Any], fallback_title: str) -> Doc
     if not status:
         repealed = bool(re.search(r"(?:已|现予|予以)(?:废止|失效)", head[:400]))
     region = _str_field(fields, "region", "地区") or _guess_region(issuer, title)
+    if region in ("全国", "国家", "中央", "中国"):  # front matter written in words: one spelling for all
+        region = "national"
     kind = _str_field(fields, "kind", "类型", "文种") or _guess_kind(title)
     return DocumentMeta(
         title=title,

@@ -100,10 +100,10 @@ class PolicyAssistant:
         if not asked or not hits:
             return False
         top = hits[:3]
-        places = [gazetteer.document_places.get(h.document.doc_id, set()) for h in top]
-        if any(p & asked for p in places):
+        if any(gazetteer.about(h.document.doc_id, asked) for h in top):
             return False
-        return all(p and h.document.meta.region != "national" for p, h in zip(places, top))
+        return all(gazetteer.document_places.get(h.document.doc_id) and h.document.meta.region != "national"
+                   for h in top)
 
     def retrieve(self, question: str, history: Sequence[dict[str, str]] | None = None,
                  filters: Filters | None = None, mode: str | None = None) -> tuple[str, list[Hit], float]:
@@ -114,12 +114,16 @@ class PolicyAssistant:
         hits = self.retriever.search(query, top_k=self.top_k, filters=filters)
         if self.other_place(query, hits):
             return query, hits, 0.0
-        asked = self.retriever.gazetteer.places_in(query)
-        # Evidence for a question about a place comes from that place's documents or national ones.
-        local = [h for h in hits if not asked or h.document.meta.region == "national"
-                 or self.retriever.gazetteer.document_places.get(h.document.doc_id, set()) & asked]
-        strength = evidence_strength(QueryTerms(self.index, self.extractive.tokenizer, question), local, question)
+        strength = evidence_strength(QueryTerms(self.index, self.extractive.tokenizer, question),
+                                     self.in_place(query, hits), question)
         return query, hits, strength
+
+    def in_place(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
+        """The hits that can answer a question about a place: that place's documents and national
+        ones, not another city's rules (all of them when the question names no place)."""
+        asked = self.retriever.gazetteer.places_in(query)
+        return [h for h in hits if not asked or h.document.meta.region == "national"
+                or self.retriever.gazetteer.about(h.document.doc_id, asked)]
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None,
                filters: Filters | None = None, mode: str | None = None, today: date | None = None,
@@ -139,8 +143,9 @@ class PolicyAssistant:
         else:
             answer = None
             warnings: list[str] = []
+            evidence = self.in_place(query, hits)
             try:
-                for piece in answerer.stream(question, hits, today):
+                for piece in answerer.stream(question, evidence, today):
                     if isinstance(piece, Answer):
                         answer = piece
                     else:
@@ -149,12 +154,13 @@ class PolicyAssistant:
                 # The model is down or slow: answer offline rather than not at all, and say so.
                 warnings.append(str(exc))
                 yield "\n（语言模型暂时无法响应，以下为从文件原文摘录的答案。）\n"
-                for piece in self.extractive.stream(question, hits, today):
+                for piece in self.extractive.stream(question, evidence, today):
                     if isinstance(piece, Answer):
                         answer = piece
                     else:
                         yield piece
             assert answer is not None
+            answer.passages = list(hits)  # every retrieved passage, whether quoted or not
             answer.warnings.extend(warnings)
         t2 = time.perf_counter()
         answer.id = question_id

@@ -27,6 +27,7 @@ from .store import StoredDocument
 PROVINCES = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建",
              "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海",
              "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门")
+_PROVINCE_SET = frozenset(PROVINCES)
 # The first place in a name is a province, city, prefecture or county; a district (区) only
 # follows a city ('广州市天河区'), because '…园区', '…新区', '…风景区' open many titles too.
 _FIRST_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,3}?)(?:省|市(?![场民政容级])|自治区|自治州|县)")
@@ -62,31 +63,41 @@ _NOT_PLACE_CHARS = set("关于的和与及在对推动规范办法条例技术�
                        "体育完善建筑商品交易旅游景居住宅风名胜湿地精致古老中心城")
 
 
-def places_of(text: str, limit: int = 24) -> set[str]:
-    """Place names (without 省/市/区 suffixes) that open ``text``: '广州市天河区关于…' -> {'广州', '天河'}."""
+def place_chain(text: str, limit: int = 24) -> list[str]:
+    """The places that open ``text``, outermost first: '广州市天河区关于…' -> ['广州', '天河']."""
     head = text[:limit]
-    found = set()
-    for province in PROVINCES:
-        if province in head:
-            found.add(province)
     if head.startswith("中共"):
         head = head[2:]
+    chain: list[str] = []
     match = _FIRST_PLACE.match(head)
     while match is not None:
         name = match.group(1)
         if name in _NOT_PLACES or any(ch in _NOT_PLACE_CHARS for ch in name):
             break
-        found.add(name)
+        chain.append(name)
         match = _NEXT_PLACE.match(head, match.end())
-    return found
+    return chain
+
+
+def places_of(text: str, limit: int = 24) -> set[str]:
+    """Place names (without 省/市/区 suffixes) that open ``text``: '广州市天河区关于…' -> {'广州', '天河'}."""
+    head = text[:limit]
+    return {p for p in PROVINCES if p in head} | set(place_chain(text, limit))
 
 
 _REGION_PART = re.compile(r"(内蒙古|黑龙江|[\u4e00-\u9fa5]{2,3}?)(?:省|市|自治区|自治州|地区|盟|区|县)")
 
 
+def region_chain(region: str) -> list[str]:
+    """'广东省广州市' -> ['广东', '广州']: every level a region field names, outermost first."""
+    chain = [p for p in PROVINCES if region.startswith(p)][:1]
+    chain += [m.group(1) for m in _REGION_PART.finditer(region) if m.group(1) not in chain]
+    return chain
+
+
 def places_of_region(region: str) -> set[str]:
     """'广东省广州市' -> {'广东', '广州'}: every level a region field names."""
-    return {m.group(1) for m in _REGION_PART.finditer(region)} | {p for p in PROVINCES if region.startswith(p)}
+    return set(region_chain(region))
 
 
 @dataclass
@@ -110,10 +121,14 @@ class Gazetteer:
             places = region | places_of(meta.title) | places_of(meta.issuer)
             gazetteer.document_places[document.doc_id] = places
             gazetteer.names |= places
-            # A city named by a document of a province ("郑州市…条例", region 河南省) lies in it.
+            # A city named by a document of a province ("郑州市…条例", region 河南省) lies in it, and
+            # each place of "广东省广州市" or "广州市天河区…" lies in the ones before it.
             provinces = {p for p in region if p in PROVINCES}
             for place in places - provinces - set(PROVINCES):
                 gazetteer.parents.setdefault(place, set()).update(provinces)
+            for chain in (region_chain(meta.region), place_chain(meta.title), place_chain(meta.issuer)):
+                for i, place in enumerate(chain):
+                    gazetteer.parents.setdefault(place, set()).update(p for p in chain[:i] if p != place)
         gazetteer.names |= set(PROVINCES)
         for surface, (name, province) in shipped_cities().items():
             gazetteer.names.add(surface)
@@ -124,13 +139,27 @@ class Gazetteer:
         return gazetteer
 
     def places_in(self, question: str, with_provinces: bool = True) -> set[str]:
-        """The known place names a question mentions (longest match wins: 广州 not 广 + 州), with
-        the provinces of the cities it names unless ``with_provinces`` is False."""
+        """The known place names a question mentions (longest match wins: 广州 not 广 + 州), with the
+        places that contain them (天河 -> 广州 -> 广东) unless ``with_provinces`` is False."""
         if self._pattern is None:
             names = sorted(self.names, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, names))) if names else re.compile(r"(?!x)x")
         found = {self.aliases.get(m, m) for m in self._pattern.findall(question)}
         if with_provinces:
-            for place in list(found):
-                found |= self.parents.get(place, set())
+            todo = list(found)
+            while todo:  # 天河 -> 广州 -> 广东
+                for parent in self.parents.get(todo.pop(), set()) - found:
+                    found.add(parent)
+                    todo.append(parent)
         return found
+
+    def about(self, doc_id: str, asked: set[str]) -> bool:
+        """Whether a document is about one of the ``asked`` places (:meth:`places_in` with provinces).
+
+        A city's or district's document counts only when that city or district is asked: a
+        question about 郑州 takes Henan's provincial rules but not 三门峡's; one about 天河 takes
+        Guangzhou's (天河 lies in 广州). A province's document counts when the province is asked.
+        """
+        places = self.document_places.get(doc_id, set())
+        local = places - _PROVINCE_SET
+        return bool((local or places) & asked)

@@ -18,7 +18,8 @@ import math
 import re
 
 from .index import Index
-from .tokenize import DOMAIN_TERMS, Tokenizer
+from .synonyms import expansions
+from .tokenize import DOMAIN_TERMS, Tokenizer, normalize
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?[”’」』）)]*")
 _CLAUSE = re.compile(r"[^；;]+[；;]?")
@@ -103,8 +104,8 @@ class QueryTerms:
 
     def __init__(self, index: Index, tokenizer: Tokenizer, query: str) -> None:
         vocab = index.bm25.vocab_dict
-        indptr = index.bm25.scores["indptr"]
-        n_docs = max(index.bm25.scores["num_docs"], 1)
+        self._indptr = index.bm25.scores["indptr"]
+        self._n_docs = max(index.bm25.scores["num_docs"], 1)
         self.weights: dict[str, float] = {}
         self.unknown: list[str] = []
         self.missing: list[str] = []  # policy terms of the user dictionary that no document uses
@@ -116,13 +117,32 @@ class QueryTerms:
                 # often than a missing topic, so it neither counts for nor against the evidence.
                 (self.missing if token in DOMAIN_TERMS else self.unknown).append(token)
                 continue
-            df = int(indptr[token_id + 1] - indptr[token_id])
-            self.weights[token] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            self.weights[token] = self._idf(token_id)
+        # A spoken word ("养狗") is one term, covered by itself or by the documents' words for it
+        # ("养犬"), and as rare as the rarest of them; the pieces it was cut into no longer count.
+        self.forms: dict[str, tuple[str, ...]] = {}
+        for spoken, written in expansions(normalize(query)):
+            idfs = [self._idf(vocab[t]) for form in (spoken, *written)
+                    for t in ([form] if form in vocab else tokenizer.tokens(form)) if t in vocab]
+            if not idfs:
+                continue
+            for token in [t for t in self.weights if t in spoken]:
+                del self.weights[token]
+            self.unknown = [t for t in self.unknown if t not in spoken]
+            self.weights[spoken] = max(idfs)
+            self.forms[spoken] = (spoken, *written)
         self.total = sum(self.weights.values()) or 1.0
 
+    def _idf(self, token_id: int) -> float:
+        indptr = self._indptr
+        df = int(indptr[token_id + 1] - indptr[token_id])
+        return math.log(1 + (self._n_docs - df + 0.5) / (df + 0.5))
+
     def coverage(self, text: str) -> float:
-        """Share of the query's weight whose terms occur in ``text`` (0..1)."""
-        return sum(w for t, w in self.weights.items() if t in text) / self.total
+        """Share of the query's weight whose terms (or their written forms) occur in ``text`` (0..1)."""
+        forms = self.forms
+        return sum(w for t, w in self.weights.items()
+                   if (t in text if t not in forms else any(f in text for f in forms[t]))) / self.total
 
 
 _QUOTED = re.compile(r"《[^》]*》")

@@ -24,8 +24,11 @@ from .index import Index
 from .places import Gazetteer
 from .relevance import QueryTerms, SentenceScorer
 from .store import StoredDocument, StoredPassage
+from .synonyms import with_written_words
 from .tokenize import Tokenizer
 
+# A question that names the State Council or a national ministry alongside a place compares them.
+_NATIONAL = re.compile(r"国务院|国办|国家|全国|中央|财政部|人社部|人力资源社会保障部|税务总局")
 # A year as a question or a title names it: "2023年", "2026年度" (not the 2023 in "2023号").
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年")
 
@@ -136,6 +139,7 @@ class HybridRetriever:
     # BM25 at a lower weight adds the exact terms (文号, place names, 条 numbers) without drowning them.
     weights: dict[str, float] = field(default_factory=lambda: {"bm25": 0.3, "dense": 1.0})
     place_boost: float = 1.5  # passages of a document about a place the question names
+    demote: bool = True
     year_boost: float = 1.2  # passages of a document whose title names a year the question names
     rerank_depth: int = 30  # fused candidates the rerank stage reorders
     rerank_weight: float = 0.3  # weight of the best sentence's relevance against the fused score
@@ -149,7 +153,6 @@ class HybridRetriever:
             self.embedder = make_embedder(self.index.embedder_name)
         self._vocab = self.index.bm25.vocab_dict
         self.gazetteer = Gazetteer.from_documents(self.index.documents.values())
-        self._doc_places = [self.gazetteer.document_places.get(d, set()) for d in self.index.doc_order]
         self._doc_years = [set(_YEAR.findall(self.index.documents[d].meta.title)) for d in self.index.doc_order]
 
     def _doc_weights(self, query: str) -> np.ndarray | None:
@@ -162,8 +165,8 @@ class HybridRetriever:
         weights = None
         places = self.gazetteer.places_in(query)
         if places and self.place_boost != 1.0:
-            matches = np.fromiter((bool(p & places) for p in self._doc_places), dtype=bool,
-                                  count=len(self._doc_places))
+            matches = np.fromiter((self.gazetteer.about(d, places) for d in self.index.doc_order), dtype=bool,
+                                  count=len(self.index.doc_order))
             weights = np.where(matches, self.place_boost, 1.0)
         years = set(_YEAR.findall(query))
         if years and self.year_boost != 1.0:
@@ -181,7 +184,7 @@ class HybridRetriever:
 
     def bm25_ranking(self, query: str, mask: np.ndarray | None, doc_weights: np.ndarray | None = None) -> np.ndarray:
         """Positions of the best BM25 candidates, best first (only those with a positive score)."""
-        tokens = [t for t in self.tokenizer.tokens(query) if t in self._vocab]
+        tokens = [t for t in self.tokenizer.tokens(with_written_words(query)) if t in self._vocab]
         if not tokens:
             return np.zeros(0, dtype=np.int64)
         scores = self.index.bm25.get_scores(tokens)
@@ -234,17 +237,33 @@ class HybridRetriever:
         best = sorted(fused, key=lambda pid: -fused[pid])[: max(top_k, self.rerank_depth)]
         passages = self.index.store.passages(best)
         hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]
-        return self.cover_places(query, self.rerank(query, hits))[:top_k]
+        return self.cover_places(query, self.demote_other_places(query, self.rerank(query, hits)))[:top_k]
+
+    def demote_other_places(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """Put local rules of places the question does not ask about after everything else: the
+        Zhengzhou question's best words may be in 三门峡's regulation, but that is not its answer."""
+        asked = self.gazetteer.places_in(query)
+        if not asked or not self.demote:
+            return hits
+        elsewhere = [h for h in hits if h.document.meta.region != "national"
+                     and self.gazetteer.document_places.get(h.document.doc_id)
+                     and not self.gazetteer.about(h.document.doc_id, asked)]
+        return [h for h in hits if h not in elsewhere] + elsewhere
 
     def cover_places(self, query: str, hits: list[Hit]) -> list[Hit]:
-        """A question that names two or more places ("北京和上海对献血者……有什么不一样") compares them:
-        put the best passage of each named place at the top, so that every side is in view."""
-        named = self.gazetteer.places_in(query, with_provinces=False)
-        if len(named) < 2:
+        """A question that names two or more places ("北京和上海对献血者……有什么不一样"), or a place and
+        the State Council ("国务院的若干意见和广安市的实施办法"), compares them: put the best passage of
+        each side at the top, so that every side is in view."""
+        sides: list[Any] = sorted(self.gazetteer.places_in(query, with_provinces=False))
+        if sides and _NATIONAL.search(query):
+            sides.append(None)  # the national side: documents whose region is national
+        if len(sides) < 2:
             return hits
         leaders: list[Hit] = []
-        for place in named:
-            best = next((h for h in hits if place in self.gazetteer.document_places.get(h.document.doc_id, set())), None)
+        for side in sides:
+            best = next((h for h in hits if (h.document.meta.region == "national" if side is None
+                                             else side in self.gazetteer.document_places.get(h.document.doc_id, set()))),
+                        None)
             if best is not None and best not in leaders:
                 leaders.append(best)
         leaders.sort(key=lambda h: -h.score)

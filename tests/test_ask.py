@@ -7,12 +7,16 @@ so that a rule refusing everything fails as surely as one refusing nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import settings_for
 
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
-from assistant.relevance import states_quantity
+from assistant.relevance import QueryTerms, states_quantity
+from assistant.synonyms import expansions
+from assistant.tokenize import Tokenizer
 
 
 def front(title: str, issuer: str, region: str, date: str) -> str:
@@ -24,7 +28,8 @@ DOCUMENTS = {
     + "第十条 养犬人应当每年缴纳犬只管理服务费，每只犬每年二百元。\n\n"
     "第十八条 携犬出户时，应当束犬链，犬链全长不得超过1.5米。\n",
     "bj-dog.md": front("北京市养犬管理规定", "北京市人民代表大会常务委员会", "北京市", "2003-09-05")
-    + "第十三条 养犬应当缴纳管理服务费。重点管理区内每只犬第一年为1000元，以后每年度为500元。\n\n"
+    + "第十三条 养犬应当缴纳管理服务费。重点管理区内每只犬第一年为1000元，以后每年度为500元。"
+    "对养绝育犬的或者生活困难的鳏寡老人养犬的，减半收取第一年管理服务费。\n\n"
     "第十七条 携犬出户时，应当对犬束犬链，由成年人牵领。\n",
     "certificates.md": front("某市关于公布取消一批证明事项的通知", "某市人民政府办公室", "某市", "2022-06-01")
     + "一、现将《某市取消证明目录（2022年版）》印发给你们，请遵照执行。\n\n"
@@ -32,6 +37,10 @@ DOCUMENTS = {
     "invoice.md": front("关于新办纳税人首次申领增值税发票有关事项的公告", "国家税务总局", "全国", "2018-06-01")
     + "一、税务机关为首次申领增值税发票的新办纳税人办理发票票种核定，增值税专用发票最高开票限额不超过10万元，"
     "每月最高领用数量不超过25份。\n\n二、主管税务机关应当自受理申请之日起2个工作日内办结。\n",
+    "national-jobs.md": front("国务院关于做好当前和今后一个时期促进就业工作的若干意见", "国务院", "全国", "2018-11-16")
+    + "一、对不裁员或少裁员的参保企业，可返还其上年度实际缴纳失业保险费的50%。\n",
+    "zz-jobs.md": front("郑州市促进就业工作实施办法", "郑州市人民政府", "河南省郑州市", "2019-03-01")
+    + "一、对不裁员或少裁员的参保企业，返还其上年度失业保险缴费总额的50%；对去产能企业，返还70%。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -111,3 +120,43 @@ def test_the_year_a_question_names_picks_that_years_report(assistant: PolicyAssi
     assert not answer.refused
     assert answer.passages[0].document.source == f"report-{year}.md"
     assert count in answer.answer
+
+
+def test_an_answer_quotes_more_of_the_clause_it_cites(assistant: PolicyAssistant) -> None:
+    question = "在北京养狗，第一年要交多少钱？"
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert sources(answer) == ["bj-dog.md"]  # not Zhengzhou's fee, however well its words match
+    assert "1000元" in answer.answer
+    # Only the best sentence passes a strict threshold; the clause's next-best sentence comes along
+    # without a new citation, the unrelated one does not.
+    evidence = assistant.in_place(question, answer.passages)
+    strict = replace(assistant.extractive, min_relative=0.9, same_passage_extra=0).answer(question, evidence)
+    fuller = replace(assistant.extractive, min_relative=0.9).answer(question, evidence)
+    assert [h.passage.id for _, h in fuller.citations] == [h.passage.id for _, h in strict.citations]
+    assert "减半收取第一年管理服务费" not in strict.answer
+    assert "减半收取第一年管理服务费" in fuller.answer and "养犬应当缴纳管理服务费" not in fuller.answer
+
+
+def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> None:
+    assert expansions("我想养狗") == [("养狗", ("养犬",))]  # the longest spoken word, not 狗 inside it
+    terms = QueryTerms(assistant.index, Tokenizer(), "遛狗的绳子有多长？")
+    assert terms.coverage("携犬出户时，应当束犬链") == pytest.approx(1.0)
+    assert 0 < terms.coverage("犬只死亡的，应当深埋") < 1
+    answer = assistant.ask("遛狗的绳子最长能多长？")
+    assert not answer.refused
+    assert sources(answer)[0] == "zz-dog.md" and "1.5米" in answer.answer
+
+
+def test_a_place_compared_with_the_state_council_keeps_both_sides_in_view(assistant: PolicyAssistant) -> None:
+    question = "国务院促进就业的若干意见和郑州市的实施办法，对不裁员企业返还失业保险费的比例一样吗？"
+    retriever = assistant.retriever
+    hits = retriever.search(question)
+    national = next(h for h in hits if h.document.source == "national-jobs.md")
+    assert national.document.meta.region == "national"  # front matter "全国" is the national region
+    assert {h.document.source for h in hits[:2]} == {"national-jobs.md", "zz-jobs.md"}
+    # Ranked last of all, the national side's only passage still moves into the first two places.
+    last = [h for h in hits if h.document.meta.region != "national"] + [national]
+    assert national in retriever.cover_places(question, last)[:2]
+    alone = "郑州市的实施办法对不裁员企业返还失业保险费的比例是多少？"
+    assert retriever.cover_places(alone, last)[-1] is national

@@ -1,0 +1,51 @@
+"""Spoken wording and the words policy documents use for it: 养狗 / 养犬, 房东 / 出租人, 社保 / 社会保险.
+
+People ask the way they speak; laws and notices are written in their own register. BM25 only
+matches words, so a question about "遛狗的绳子" never meets "犬链" without help. The pairs live in
+``data/synonyms.txt`` (spoken word, a tab, the documents' words); the retriever searches the
+documents' words too, and :class:`~assistant.relevance.QueryTerms` counts a spoken word as covered
+by a passage that uses any of them.
+
+Example::
+
+    expansions("郑州遛狗，绳子多长？")
+    # [('遛狗', ('携犬', '犬只')), ('绳子', ('犬链', '牵引绳'))]
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
+
+
+@cache
+def thesaurus() -> dict[str, tuple[str, ...]]:
+    """Spoken word -> the documents' words for it, from ``data/synonyms.txt``."""
+    pairs: dict[str, tuple[str, ...]] = {}
+    for line in SYNONYMS_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        spoken, _, written = line.partition("\t")
+        pairs[spoken.strip()] = tuple(written.split())
+    return pairs
+
+
+@cache
+def _pattern() -> re.Pattern[str]:
+    # Longest first, so that 养狗 is one match rather than 狗 inside it.
+    return re.compile("|".join(map(re.escape, sorted(thesaurus(), key=len, reverse=True))))
+
+
+def expansions(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(spoken word, the documents' words) for each spoken word in ``text``, in order, once each."""
+    pairs = thesaurus()
+    return [(word, pairs[word]) for word in dict.fromkeys(_pattern().findall(text))]
+
+
+def with_written_words(query: str) -> str:
+    """The query followed by the documents' words for its spoken ones: the text BM25 searches."""
+    extra = [w for _, written in expansions(query) for w in written]
+    return f"{query} {' '.join(extra)}" if extra else query
