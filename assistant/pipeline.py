@@ -119,11 +119,13 @@ class PolicyAssistant:
         return query, hits, strength
 
     def in_place(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
-        """The hits that can answer a question about a place: that place's documents and national
-        ones, not another city's rules (all of them when the question names no place)."""
-        asked = self.retriever.gazetteer.places_in(query)
+        """The hits that can answer a question about a place: that place's documents, national ones
+        and those of no known place, not another city's rules (all of them when it names no place)."""
+        gazetteer = self.retriever.gazetteer
+        asked = gazetteer.places_in(query)
         return [h for h in hits if not asked or h.document.meta.region == "national"
-                or self.retriever.gazetteer.about(h.document.doc_id, asked)]
+                or not gazetteer.document_places.get(h.document.doc_id)
+                or gazetteer.about(h.document.doc_id, asked)]
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None,
                filters: Filters | None = None, mode: str | None = None, today: date | None = None,

@@ -160,3 +160,10 @@ def test_a_place_compared_with_the_state_council_keeps_both_sides_in_view(assist
     assert national in retriever.cover_places(question, last)[:2]
     alone = "郑州市的实施办法对不裁员企业返还失业保险费的比例是多少？"
     assert retriever.cover_places(alone, last)[-1] is national
+
+
+def test_a_document_of_no_known_place_may_answer_a_question_naming_one(assistant: PolicyAssistant) -> None:
+    # The certificates notice names no place ("某市"): it is not another city's rule, so it counts.
+    answer = assistant.ask("在北京，部门还能再向群众索要已经取消的证明吗？")
+    assert not answer.refused
+    assert sources(answer)[0] == "certificates.md"
