@@ -105,8 +105,8 @@ def _section_label(hit: Hit) -> str:
     return label if len(label) <= 24 else ""
 
 
-
-
+# A question using a policy term no indexed document uses keeps this share of its evidence strength:
+# the rest of its words may match well, but its subject is not in the documents.
 MISSING_TERM_FACTOR = 0.5
 
 

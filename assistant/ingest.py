@@ -48,7 +48,7 @@ from .index import (
 )
 from .load import LoadError, Skipped, SourceFile, discover, file_hash, load_document
 from .store import ChunkStore
-from .tokenize import Tokenizer
+from .tokenize import Tokenizer, dictionary_fingerprint
 from .vectors import VectorCache, cache_path
 
 PARSER_VERSION = 3  # bump when load/structure/chunk change what they produce
@@ -265,7 +265,9 @@ class Ingestor:
         return self._embedder
 
     def _settings_key(self) -> dict[str, Any]:
-        return {"parser": PARSER_VERSION, "chunk": [self.settings.chunk_min_chars, self.settings.chunk_max_chars]}
+        # The dictionary decides the BM25 tokens: a new policy term must reach the documents too.
+        return {"parser": PARSER_VERSION, "chunk": [self.settings.chunk_min_chars, self.settings.chunk_max_chars],
+                "dictionary": dictionary_fingerprint()}
 
     def run(self, roots: list[Path], on_event: Callable[[str], None] | None = None) -> IngestSummary:
         started = time.perf_counter()

@@ -139,7 +139,7 @@ class HybridRetriever:
     # BM25 at a lower weight adds the exact terms (文号, place names, 条 numbers) without drowning them.
     weights: dict[str, float] = field(default_factory=lambda: {"bm25": 0.3, "dense": 1.0})
     place_boost: float = 1.5  # passages of a document about a place the question names
-    demote: bool = True
+    demote: bool = True  # other places' local rules after everything else (see demote_other_places)
     year_boost: float = 1.2  # passages of a document whose title names a year the question names
     rerank_depth: int = 30  # fused candidates the rerank stage reorders
     rerank_weight: float = 0.3  # weight of the best sentence's relevance against the fused score
@@ -254,7 +254,7 @@ class HybridRetriever:
         """A question that names two or more places ("北京和上海对献血者……有什么不一样"), or a place and
         the State Council ("国务院的若干意见和广安市的实施办法"), compares them: put the best passage of
         each side at the top, so that every side is in view."""
-        sides: list[Any] = sorted(self.gazetteer.places_in(query, with_provinces=False))
+        sides: list[str | None] = sorted(self.gazetteer.places_in(query, with_provinces=False))
         if sides and _NATIONAL.search(query):
             sides.append(None)  # the national side: documents whose region is national
         if len(sides) < 2:

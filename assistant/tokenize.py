@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from pathlib import Path
@@ -63,6 +64,11 @@ def load_user_dict(path: Path) -> int:
         DOMAIN_TERMS.add(normalize(parts[0]))
         count += 1
     return count
+
+
+def dictionary_fingerprint() -> str:
+    """A short hash of the shipped user dictionary: an index tokenized with another one is re-tokenized."""
+    return hashlib.sha256(USER_DICT.read_bytes()).hexdigest()[:12]
 
 
 _FULL_WIDTH = re.compile(r"[０-９Ａ-Ｚａ-ｚ％．]")

@@ -152,6 +152,22 @@ def test_runs_count_added_updated_unchanged_removed(tmp_path: Path) -> None:
     assert all(h.document.source != "doc0002.md" for h in search(index_dir, "管理办法（第2号）", embedder, 50))
 
 
+def test_a_new_user_dictionary_retokenizes_every_document(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    write_docs(docs, 3)
+    embedder = FakeEmbedder()
+    settings = settings_for(tmp_path, embedder=FakeEmbedder.name)
+    first = ingest(settings, [docs], embedder)
+    assert ingest(settings, [docs], embedder).unchanged == 3
+    # The shipped dictionary gained a policy term: the BM25 tokens of every document may change.
+    monkeypatch.setattr("assistant.ingest.dictionary_fingerprint", lambda: "another-dictionary")
+    again = ingest(settings, [docs], embedder)
+    assert again.unchanged == 0 and again.documents == 3
+    assert again.embedded == 0 and embedder.embedded == first.passages  # the vectors are reused
+    assert ingest(settings, [docs], embedder).unchanged == 3
+
+
 def test_file_that_becomes_corrupt_keeps_its_old_passages(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     paths = write_docs(docs, 3)
