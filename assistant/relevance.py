@@ -70,6 +70,9 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         re.compile(r"谁|哪个部门|哪家|哪个单位|什么单位|机构|部门|负责"),
         re.compile(r"负责|部门|机构|中心|主管|委员会|局|办公室"),
     ),
+    # Someone who gives their age ("我今年43岁") asks whether an age limit lets them in.
+    (re.compile(r"\d+\s*岁|[二三四五六七八九]十[一二三四五六七八九]?岁|岁数|年龄(?:限制|要求|条件|上限|下限)|年纪|多大了"),
+     re.compile(r"周岁|年龄|年满|岁以[上下]|岁及以[上下]")),
     (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"), re.compile(r"包括|分为|以下|下列|如下|主要有|[一二三四五六七八九十]是|^[（(]?[一二三四五六七八九十\d]{1,2}[）)、.．]")),
 ]
 

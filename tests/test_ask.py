@@ -41,6 +41,9 @@ DOCUMENTS = {
     + "一、对不裁员或少裁员的参保企业，可返还其上年度实际缴纳失业保险费的50%。\n",
     "zz-jobs.md": front("郑州市促进就业工作实施办法", "郑州市人民政府", "河南省郑州市", "2019-03-01")
     + "一、对不裁员或少裁员的参保企业，返还其上年度失业保险缴费总额的50%；对去产能企业，返还70%。\n",
+    "talent.md": front("某市引进人才入户管理办法", "某市人力资源和社会保障局", "某市", "2020-07-01")
+    + "第三条 引进人才入户，申请人应当具有硕士研究生学历或者博士研究生学历，并在本市就业或者创业。\n\n"
+    "第五条 引进人才入户，具有本科学历的，年龄需在35周岁以下；具有硕士研究生学历的，年龄需在45周岁以下。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -167,3 +170,11 @@ def test_a_document_of_no_known_place_may_answer_a_question_naming_one(assistant
     answer = assistant.ask("在北京，部门还能再向群众索要已经取消的证明吗？")
     assert not answer.refused
     assert sources(answer)[0] == "certificates.md"
+
+
+def test_someone_who_gives_their_age_gets_the_age_limit(assistant: PolicyAssistant) -> None:
+    # Both articles are about 硕士 and 引进人才入户; only the one with the age limit answers "I am 43".
+    answer = assistant.ask("我今年43岁，硕士毕业，还能走人才引进落户吗？")
+    assert not answer.refused
+    assert answer.passages[0].passage.text.startswith("第五条")
+    assert "45周岁以下" in answer.answer
