@@ -102,6 +102,29 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
     return _STATES_QUANTITY
 
 
+# A quantity the asker states about themselves ("干了6年", "持股20%", "还剩8个月"), not a
+# calendar year: the rule that decides their case sets a threshold in the same unit.
+_STATED = re.compile(r"(?<![\d年])(\d+(?:\.\d+)?|[一二三四五六七八九十两]+)\s*(个月|年(?!度)|%|％|万元|元|人|名|平方米|天|日)")
+_AMOUNT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)\s*"
+
+
+def stated_thresholds(question: str) -> list[re.Pattern[str]]:
+    """Patterns of thresholds in the units of the quantities a question states.
+
+    Example::
+
+        [p.pattern for p in stated_thresholds("公司成立满2年，员工30人")]   # thresholds in 年 and in 人
+        stated_thresholds("干了6年")[0].search("累计缴费满15年")           # a match
+    """
+    units = set()
+    for match in _STATED.finditer(question):
+        if match.group(2) == "年" and len(match.group(1)) == 4:  # 2023年 is a date, not a duration
+            continue
+        units.add("%" if match.group(2) == "％" else match.group(2))
+    return [re.compile(rf"(?:满|不低于|不少于|不超过|不高于|达到|超过|低于|未满){_AMOUNT}{re.escape(unit)}"
+                       rf"|{_AMOUNT}{re.escape(unit)}(?:以上|以下|以内|及以上|及以下)") for unit in sorted(units)]
+
+
 class QueryTerms:
     """The question's terms with rarity weights (BM25 IDF from the index)."""
 
@@ -164,6 +187,7 @@ class SentenceScorer:
         quantity = states_quantity(question)
         if quantity is not None and quantity is not _STATES_QUANTITY:
             self.cues.append(quantity)  # "多少件": a sentence stating "21 件" is what it asks for
+        self.cues += stated_thresholds(question)
 
     def score(self, sentence: str) -> float:
         value = self.terms.coverage(sentence.lower()) + sum(self.CUE_BONUS for w in self.cues if w.search(sentence))

@@ -14,7 +14,7 @@ from conftest import settings_for
 
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
-from assistant.relevance import QueryTerms, states_quantity
+from assistant.relevance import QueryTerms, stated_thresholds, states_quantity
 from assistant.synonyms import expansions
 from assistant.tokenize import Tokenizer
 
@@ -44,6 +44,9 @@ DOCUMENTS = {
     "talent.md": front("某市引进人才入户管理办法", "某市人力资源和社会保障局", "某市", "2020-07-01")
     + "第三条 引进人才入户，申请人应当具有硕士研究生学历或者博士研究生学历，并在本市就业或者创业。\n\n"
     "第五条 引进人才入户，具有本科学历的，年龄需在35周岁以下；具有硕士研究生学历的，年龄需在45周岁以下。\n",
+    "unemployment.md": front("某市失业保险办法", "某市人民政府", "某市", "2021-01-01")
+    + "第八条 失业人员被辞退的，可以申领失业保险金。\n\n"
+    "第九条 失业人员申领失业保险金，失业前所在单位和本人应当累计缴纳失业保险费满1年。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -178,3 +181,13 @@ def test_someone_who_gives_their_age_gets_the_age_limit(assistant: PolicyAssista
     assert not answer.refused
     assert answer.passages[0].passage.text.startswith("第五条")
     assert "45周岁以下" in answer.answer
+
+
+def test_a_stated_quantity_looks_for_the_threshold_in_its_unit(assistant: PolicyAssistant) -> None:
+    assert [bool(p.search("累计缴费满15年")) for p in stated_thresholds("我干了6年")] == [True]
+    assert stated_thresholds("我是2023年入职的") == []  # a date, not a duration
+    percent = stated_thresholds("港澳股东持股20％")
+    assert len(percent) == 1 and percent[0].search("持股比例不低于30%") and not percent[0].search("占30%")
+    # 第八条 names the asker's 辞退; 第九条 sets the threshold that the asker's 6年 meets.
+    answer = assistant.ask("我交了6年失业保险，被公司辞退了，能申领失业保险金吗？")
+    assert answer.passages[0].passage.text.startswith("第九条")
