@@ -81,9 +81,10 @@ _ASKS_QUANTITY = re.compile(r"多少|几[项个类种年月天日岁份次件条
 _STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
 # A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
 # by that unit after a number: "2022年版" is a number, but not how many 项.
-_ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|份|家|户|所|钱|元|人|名|分)")
+_ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|条|份|家|户|所|钱|元|人|名|分)")
 _UNIT_FORMS = {"钱": "元", "人": "人|名", "名": "人|名"}
-_NUMERAL = r"(?<!第)(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
+# A whole number, not the tail of an ordinal: "第十二条" states no count of 条.
+_NUMERAL = r"(?<![第\d.零一二两三四五六七八九十百千万亿])(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
 
 
 def states_quantity(question: str) -> re.Pattern[str] | None:
@@ -96,9 +97,9 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
     """
     if not _ASKS_QUANTITY.search(question):
         return None
-    unit = _ASKS_UNIT.search(question)
-    if unit:
-        return re.compile(_NUMERAL + f"(?:{_UNIT_FORMS.get(unit.group(1), unit.group(1))})")
+    units = dict.fromkeys(_UNIT_FORMS.get(u, u) for u in _ASKS_UNIT.findall(question))  # 多少件…多少条
+    if units:
+        return re.compile(_NUMERAL + f"(?:{'|'.join(units)})")
     return _STATES_QUANTITY
 
 

@@ -104,6 +104,9 @@ def test_states_quantity_reads_the_unit_asked_for() -> None:
     assert money is not None and money.search("每年二百元") and not money.search("每年缴纳一次")
     people = states_quantity("招收多少人？")
     assert people is not None and people.search("招收20名")
+    both = states_quantity("受理了多少件申请？公开了多少条信息？")
+    assert both is not None and both.search("受理申请 21 件") and both.search("公开信息 1136 条")
+    assert not both.search("依照第十二条规定") and not both.search("第三十件")  # ordinals count nothing
     generic = states_quantity("初始额度是多少？")
     assert generic is not None and generic.search("不超过10万元")
     assert states_quantity("怎么申请？") is None
