@@ -111,6 +111,7 @@ class Gazetteer:
     # City -> its province, learned from regions like "广东省广州市": a province's rules apply in its cities.
     parents: dict[str, set[str]] = field(default_factory=dict)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    _scopes: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_documents(cls, documents: Iterable[StoredDocument]) -> Gazetteer:
@@ -160,6 +161,12 @@ class Gazetteer:
         question about 郑州 takes Henan's provincial rules but not 三门峡's; one about 天河 takes
         Guangzhou's (天河 lies in 广州). A province's document counts when the province is asked.
         """
-        places = self.document_places.get(doc_id, set())
-        local = places - _PROVINCE_SET
-        return bool((local or places) & asked)
+        return bool(self.scope(doc_id) & asked)
+
+    def scope(self, doc_id: str) -> frozenset[str]:
+        """The places a document's rules are for: its cities and districts, or else its provinces."""
+        scope = self._scopes.get(doc_id)
+        if scope is None:
+            places = self.document_places.get(doc_id, set())
+            scope = self._scopes[doc_id] = frozenset(places - _PROVINCE_SET or places)
+        return scope

@@ -153,7 +153,14 @@ class HybridRetriever:
             self.embedder = make_embedder(self.index.embedder_name)
         self._vocab = self.index.bm25.vocab_dict
         self.gazetteer = Gazetteer.from_documents(self.index.documents.values())
-        self._doc_years = [set(_YEAR.findall(self.index.documents[d].meta.title)) for d in self.index.doc_order]
+        # Place and year -> positions of the documents they select, so a question's boost is a lookup.
+        self._place_docs: dict[str, list[int]] = {}
+        self._year_docs: dict[str, list[int]] = {}
+        for position, doc_id in enumerate(self.index.doc_order):
+            for place in self.gazetteer.scope(doc_id):
+                self._place_docs.setdefault(place, []).append(position)
+            for year in set(_YEAR.findall(self.index.documents[doc_id].meta.title)):
+                self._year_docs.setdefault(year, []).append(position)
 
     def _doc_weights(self, query: str) -> np.ndarray | None:
         """Per-document score multiplier: ``place_boost`` for documents about a place the query
@@ -163,15 +170,14 @@ class HybridRetriever:
         one by little more than its numbers, so the year the question asks about has to decide.
         """
         weights = None
-        places = self.gazetteer.places_in(query)
-        if places and self.place_boost != 1.0:
-            matches = np.fromiter((self.gazetteer.about(d, places) for d in self.index.doc_order), dtype=bool,
-                                  count=len(self.index.doc_order))
-            weights = np.where(matches, self.place_boost, 1.0)
-        years = set(_YEAR.findall(query))
-        if years and self.year_boost != 1.0:
-            matches = np.fromiter((bool(y & years) for y in self._doc_years), dtype=bool, count=len(self._doc_years))
-            weights = (1.0 if weights is None else weights) * np.where(matches, self.year_boost, 1.0)
+        for keys, lookup, boost in ((self.gazetteer.places_in(query), self._place_docs, self.place_boost),
+                                    (set(_YEAR.findall(query)), self._year_docs, self.year_boost)):
+            positions = [i for key in keys for i in lookup.get(key, ())]
+            if not positions or boost == 1.0:
+                continue
+            matches = np.zeros(len(self.index.doc_order), dtype=bool)
+            matches[positions] = True
+            weights = (1.0 if weights is None else weights) * np.where(matches, boost, 1.0)
         return weights
 
     def _mask(self, filters: Filters | None) -> np.ndarray | None:
