@@ -60,7 +60,7 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     ),
     (
         re.compile(r"条件|能不能|能否|可以|可不可以|是否|资格|符合|要求|算不算|允许|合法|行不行|有没有资格|能用|能领"),
-        re.compile(r"应当|须|必须|具备|符合|年满|以上|以下|不得|可以|禁止|条件|属于|视为"),
+        re.compile(r"应当|须|必须|具备|符合|年满|以上|以下|不得|可以|禁止|条件|属于|视为|是指|所称"),
     ),
     (
         re.compile(r"怎么|如何|流程|步骤|程序|手续|申请|办理|材料|报批|环节|哪些环节|去哪"),
@@ -123,7 +123,7 @@ def stated_thresholds(question: str) -> list[re.Pattern[str]]:
             continue
         units.add("%" if match.group(2) == "％" else match.group(2))
     return [re.compile(rf"(?:满|不低于|不少于|不超过|不高于|达到|超过|低于|未满){_AMOUNT}{re.escape(unit)}"
-                       rf"|{_AMOUNT}{re.escape(unit)}(?:以上|以下|以内|及以上|及以下)") for unit in sorted(units)]
+                       rf"|{_AMOUNT}{re.escape(unit)}(?:以上|以下|以内|内|及以上|及以下)") for unit in sorted(units)]
 
 
 class QueryTerms:

@@ -47,6 +47,9 @@ DOCUMENTS = {
     "unemployment.md": front("某市失业保险办法", "某市人民政府", "某市", "2021-01-01")
     + "第八条 失业人员被辞退的，可以申领失业保险金。\n\n"
     "第九条 失业人员申领失业保险金，失业前所在单位和本人应当累计缴纳失业保险费满1年。\n",
+    "internship.md": front("某市就业见习基地管理办法", "某市人力资源和社会保障局", "某市", "2019-10-09")
+    + "第二条 本办法所指就业见习人员是指离校未就业（毕业2年内）高校毕业生和16-24岁失业青年。\n\n"
+    "第六条 申请参加就业见习的，向见习基地提交《就业见习申请表》和毕业证书复印件。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -194,3 +197,10 @@ def test_a_stated_quantity_looks_for_the_threshold_in_its_unit(assistant: Policy
     # 第八条 names the asker's 辞退; 第九条 sets the threshold that the asker's 6年 meets.
     answer = assistant.ask("我交了6年失业保险，被公司辞退了，能申领失业保险金吗？")
     assert answer.passages[0].passage.text.startswith("第九条")
+
+
+def test_who_qualifies_is_read_from_the_definition_in_the_askers_terms(assistant: PolicyAssistant) -> None:
+    # 没找到工作 is 未就业; "毕业3年" meets the definition's "毕业2年内".
+    answer = assistant.ask("毕业3年了还没找到工作，能去参加就业见习吗？")
+    assert answer.passages[0].passage.text.startswith("第二条")
+    assert "毕业2年内" in answer.answer
