@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -90,6 +91,18 @@ def _introduces(hit: Hit, sentence: str, start: int) -> bool:
     label = hit.passage.section_path[-1] if hit.passage.section_path else ""
     heading = start == 0 and bool(label) and sentence.startswith(label.rstrip("…")[:8])
     return heading or (start == 0 and sentence.endswith(("？", "?")))
+
+
+# The signature of a notice — the issuing body alone on its line, or the date — answers nothing.
+_SIGNATURE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+                        r"|[\u4e00-\u9fa5（）()\s]{2,40}(?:局|委员会|委|政府|办公室|办公厅|厅|部|中心|院|总局|管委会))$")
+
+# A notice's covering words ("现印发给你们，请认真贯彻执行") and a rule's statement of purpose ("为了……，
+# 制定本办法") are in every document and answer no question, unless it asks why the rule exists.
+_PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:贯彻执行|遵照执行|抓好落实|贯彻落实)")
+_PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
+                      r"(?:如下|本(?:办法|规定|条例|细则|方案|意见|措施|实施意见|实施方案|实施细则))[。：:]?$")
+_ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")
 
 
 def _number(hit: Hit) -> str:
@@ -172,12 +185,17 @@ class ExtractiveAnswerer:
     def select(self, question: str, hits: Sequence[Hit]) -> list[tuple[Hit, int, int, float]]:
         """The sentences to answer with: (hit, start, end, score), in reading order."""
         scorer = SentenceScorer(QueryTerms(self.index, self.tokenizer, question), question)
+        asks_purpose = bool(_ASKS_PURPOSE.search(question))
         candidates: list[tuple[float, int, Hit, int, int]] = []
         for rank, hit in enumerate(hits[: self.max_passages]):
             text = hit.passage.text
             path_cover = scorer.terms.coverage(" ".join(hit.passage.section_path).lower())
             prior = 1.0 / (1.0 + 0.35 * rank)
             for start, end in split_sentences(text):
+                sentence = text[start:end]
+                if _SIGNATURE.match(sentence) or _PROMULGATION.search(sentence) or (
+                        not asks_purpose and _PURPOSE.match(sentence)):
+                    continue
                 score = scorer.score(text[start:end]) + 0.3 * path_cover
                 candidates.append((score * prior, rank, hit, start, end))
         if not candidates:

@@ -50,6 +50,10 @@ DOCUMENTS = {
     "internship.md": front("某市就业见习基地管理办法", "某市人力资源和社会保障局", "某市", "2019-10-09")
     + "第二条 本办法所指就业见习人员是指离校未就业（毕业2年内）高校毕业生和16-24岁失业青年。\n\n"
     "第六条 申请参加就业见习的，向见习基地提交《就业见习申请表》和毕业证书复印件。\n",
+    "parking-notice.md": front("某市人民政府关于印发某市停车管理办法的通知", "某市人民政府", "某市", "2023-05-01")
+    + "各区人民政府：\n\n《某市停车管理办法》已经市政府同意，现印发给你们，请认真贯彻执行。\n\n某市人民政府\n\n"
+    "2023年5月1日\n\n第一条 为了规范停车管理，结合本市实际，制定本办法。\n\n"
+    "第十一条 停车人应当在离开停车泊位后三十日内补缴停车费。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -204,3 +208,16 @@ def test_who_qualifies_is_read_from_the_definition_in_the_askers_terms(assistant
     answer = assistant.ask("毕业3年了还没找到工作，能去参加就业见习吗？")
     assert answer.passages[0].passage.text.startswith("第二条")
     assert "毕业2年内" in answer.answer
+
+
+def test_covering_words_signatures_and_purpose_clauses_are_not_quoted(assistant: PolicyAssistant) -> None:
+    question = "某市的停车管理办法规定，停车费多少天内要补缴？"
+    answer = assistant.ask(question)
+    assert not answer.refused and "三十日内补缴停车费" in answer.answer
+    # Even an answerer that keeps every sentence of every passage never quotes them.
+    everything = replace(assistant.extractive, min_relative=0.0, max_sentences=100, max_passages=100)
+    quoted = [s.text for s in everything.answer(question, answer.passages).sentences]
+    assert any("三十日内补缴停车费" in t for t in quoted)
+    assert not any("印发给你们" in t or "制定本办法" in t or t in ("某市人民政府", "2023年5月1日") for t in quoted)
+    why = assistant.ask("某市为什么要制定停车管理办法？")
+    assert any("制定本办法" in s.text for s in why.sentences)  # asked why: the purpose is the answer
