@@ -59,6 +59,11 @@ def shipped_cities() -> dict[str, tuple[str, str]]:
     return cities
 
 
+@cache
+def _city_names() -> frozenset[str]:
+    return frozenset(name for name, _ in shipped_cities().values())
+
+
 _NOT_PLACE_CHARS = set("关于的和与及在对推动规范办法条例技术人才荣誉文化经济生态资源管理保护促进实施若干国务"
                        "体育完善建筑商品交易旅游景居住宅风名胜湿地精致古老中心城")
 
@@ -72,7 +77,9 @@ def place_chain(text: str, limit: int = 24) -> list[str]:
     match = _FIRST_PLACE.match(head)
     while match is not None:
         name = match.group(1)
-        if name in _NOT_PLACES or any(ch in _NOT_PLACE_CHARS for ch in name):
+        # A known city is a place whatever its characters (济南 has the 济 of 经济, 聊城 the 城 of 中心城).
+        known = name in _city_names()
+        if not known and (name in _NOT_PLACES or any(ch in _NOT_PLACE_CHARS for ch in name)):
             break
         chain.append(name)
         match = _NEXT_PLACE.match(head, match.end())

@@ -14,6 +14,7 @@ from conftest import settings_for
 
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
+from assistant.places import places_of
 from assistant.relevance import QueryTerms, stated_thresholds, states_quantity
 from assistant.synonyms import expansions
 from assistant.tokenize import Tokenizer
@@ -54,6 +55,10 @@ DOCUMENTS = {
     + "各区人民政府：\n\n《某市停车管理办法》已经市政府同意，现印发给你们，请认真贯彻执行。\n\n某市人民政府\n\n"
     "2023年5月1日\n\n第一条 为了规范停车管理，结合本市实际，制定本办法。\n\n"
     "第十一条 停车人应当在离开停车泊位后三十日内补缴停车费。\n",
+    "jinan-traffic.md": front("济南市道路交通安全条例", "济南市人民代表大会常务委员会", "山东省", "2015-04-01")
+    + "第四十条 乘坐家庭乘用车时，未满十周岁未成年人应当坐后排座椅，未满四周岁儿童应当使用儿童安全座椅。\n",
+    "liaocheng-traffic.md": front("聊城市道路交通安全条例", "聊城市人民代表大会常务委员会", "山东省", "2018-01-01")
+    + "第四十六条 未满十二周岁的未成年人乘车，不得安排其乘坐前排座椅，应当使用儿童安全座椅。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -221,3 +226,12 @@ def test_covering_words_signatures_and_purpose_clauses_are_not_quoted(assistant:
     assert not any("印发给你们" in t or "制定本办法" in t or t in ("某市人民政府", "2023年5月1日") for t in quoted)
     why = assistant.ask("某市为什么要制定停车管理办法？")
     assert any("制定本办法" in s.text for s in why.sentences)  # asked why: the purpose is the answer
+
+
+def test_a_city_document_is_that_citys_not_its_neighbours(assistant: PolicyAssistant) -> None:
+    # 济南 has the 济 of 经济 and 聊城 the 城 of 中心城, words that open many titles; known cities win.
+    assert places_of("济南市道路交通安全条例") == {"济南"} and places_of("聊城市道路交通安全条例") == {"聊城"}
+    assert places_of("经济开发区管理办法") == set() and places_of("城市管理条例") == set()
+    answer = assistant.ask("在济南，几岁的孩子必须坐儿童安全座椅？")
+    assert sources(answer) == ["jinan-traffic.md"]  # the same province's other city is not quoted
+    assert "未满四周岁儿童应当使用儿童安全座椅" in answer.answer
