@@ -180,6 +180,7 @@ class ExtractiveAnswerer:
     # 春节假日运价六部分组成"): up to this many of its sentences scoring this share of the best.
     same_passage_relative: float = 0.3
     same_passage_extra: int = 3
+    ask_relative: float = 0.3  # a sentence for an ask nothing else answers must score this share of the best
     mode: str = "extractive"
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[tuple[Hit, int, int, float]]:
@@ -205,6 +206,7 @@ class ExtractiveAnswerer:
         chosen = chosen[: self.max_sentences]
         chosen = self._complete_lists(chosen, candidates)
         chosen += self._more_of_cited(chosen, candidates)
+        chosen += self._answer_each_ask(chosen, candidates, scorer.cues)
         # Documents in retrieval order; inside one, the passage with the best sentence first (it is
         # cited [1]); inside a passage, the document's own order.
         doc_order: dict[str, int] = {}
@@ -242,6 +244,24 @@ class ExtractiveAnswerer:
         more = [c for c in candidates if c[2].passage.id in cited and (c[2].passage.id, c[3]) not in picked
                 and c[0] >= self.same_passage_relative * best]
         return sorted(more, key=lambda c: -c[0])[: self.same_passage_extra]
+
+    def _answer_each_ask(self, chosen: list, candidates: list, cues: list[re.Pattern[str]]) -> list:
+        """A question that asks several things ("要带哪些材料？多久能办好？") gets a sentence for each:
+        for every kind of fact asked that no chosen sentence states, the best sentence stating it
+        (if it scores at least ``ask_relative`` of the best)."""
+        best = max((c[0] for c in chosen), default=0.0)
+        have = list(chosen)
+        extra = []
+        for cue in cues:
+            if any(cue.search(c[2].passage.text[c[3]:c[4]]) for c in have):
+                continue
+            options = [c for c in candidates if c[0] >= self.ask_relative * best and c not in have
+                       and cue.search(c[2].passage.text[c[3]:c[4]])]
+            if options:
+                pick = max(options, key=lambda c: c[0])
+                have.append(pick)
+                extra.append(pick)
+        return extra
 
     def answer(self, question: str, hits: Sequence[Hit], today: date | None = None) -> Answer:
         selected = self.select(question, hits)

@@ -70,6 +70,10 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         re.compile(r"谁|哪个部门|哪家|哪个单位|什么单位|机构|部门|负责"),
         re.compile(r"负责|部门|机构|中心|主管|委员会|局|办公室"),
     ),
+    (
+        re.compile(r"去哪|在哪|哪里|哪儿|什么地方|哪个网站|什么网站|什么平台|哪个平台|办理地点"),
+        re.compile(r"服务中心|窗口|大厅|网站|网址|平台|小程序|APP|App|地址|地点|进驻|线上|网上|现场|登录"),
+    ),
     # Someone who gives their age ("我今年43岁") asks whether an age limit lets them in.
     (re.compile(r"\d+\s*岁|[二三四五六七八九]十[一二三四五六七八九]?岁|岁数|年龄(?:限制|要求|条件|上限|下限)|年纪|多大了"),
      re.compile(r"周岁|年龄|年满|岁以[上下]|岁及以[上下]")),

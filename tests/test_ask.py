@@ -54,7 +54,8 @@ DOCUMENTS = {
     "parking-notice.md": front("某市人民政府关于印发某市停车管理办法的通知", "某市人民政府", "某市", "2023-05-01")
     + "各区人民政府：\n\n《某市停车管理办法》已经市政府同意，现印发给你们，请认真贯彻执行。\n\n某市人民政府\n\n"
     "2023年5月1日\n\n第一条 为了规范停车管理，结合本市实际，制定本办法。\n\n"
-    "第十一条 停车人应当在离开停车泊位后三十日内补缴停车费。\n",
+    "第十一条 停车人应当在离开停车泊位后三十日内补缴停车费。\n\n"
+    "第十二条 逾期未补缴停车费的，由交通管理部门处一百元罚款。\n",
     "jinan-traffic.md": front("济南市道路交通安全条例", "济南市人民代表大会常务委员会", "山东省", "2015-04-01")
     + "第四十条 乘坐家庭乘用车时，未满十周岁未成年人应当坐后排座椅，未满四周岁儿童应当使用儿童安全座椅。\n",
     "liaocheng-traffic.md": front("聊城市道路交通安全条例", "聊城市人民代表大会常务委员会", "山东省", "2018-01-01")
@@ -235,3 +236,17 @@ def test_a_city_document_is_that_citys_not_its_neighbours(assistant: PolicyAssis
     answer = assistant.ask("在济南，几岁的孩子必须坐儿童安全座椅？")
     assert sources(answer) == ["jinan-traffic.md"]  # the same province's other city is not quoted
     assert "未满四周岁儿童应当使用儿童安全座椅" in answer.answer
+
+
+def test_a_question_asking_two_things_gets_a_sentence_for_each(assistant: PolicyAssistant) -> None:
+    question = "某市停车费多少天内要补缴？拖着不补会被罚多少钱？"
+    answer = assistant.ask(question)
+    assert "三十日内补缴停车费" in answer.answer and "一百元罚款" in answer.answer
+    # Even when only the single best sentence passes the threshold, the other ask is answered;
+    # with that completion switched off it is not.
+    evidence = assistant.in_place(question, answer.passages)
+    strict = replace(assistant.extractive, min_relative=0.99, same_passage_extra=0)
+    both = strict.answer(question, evidence).answer
+    one = replace(strict, ask_relative=2.0).answer(question, evidence).answer
+    assert "三十日内补缴停车费" in both and "一百元罚款" in both
+    assert ("三十日内补缴停车费" in one) != ("一百元罚款" in one)
