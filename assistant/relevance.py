@@ -81,7 +81,8 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 ]
 
 
-_ASKS_QUANTITY = re.compile(r"多少|几[项个类种年月天日岁份次件条元块档级]|多长|多大|多久|多高|多远|比例|金额|几成")
+# 几类, 几种, 几个 … are answered by naming them as much as by counting them: no quantity required.
+_ASKS_QUANTITY = re.compile(r"多少|几[年月天日岁份次件条元块]|多长|多大|多久|多高|多远|比例|金额|几成")
 _STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
 # A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
 # by that unit after a number: "2022年版" is a number, but not how many 项.

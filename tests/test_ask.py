@@ -123,6 +123,7 @@ def test_states_quantity_reads_the_unit_asked_for() -> None:
     generic = states_quantity("初始额度是多少？")
     assert generic is not None and generic.search("不超过10万元")
     assert states_quantity("怎么申请？") is None
+    assert states_quantity("生活垃圾分几类？") is None  # answered by naming the kinds as much as by a count
 
 
 def test_a_policy_term_no_document_uses_weakens_the_evidence(assistant: PolicyAssistant) -> None:
