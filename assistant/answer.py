@@ -99,7 +99,8 @@ _SIGNATURE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
 
 # A notice's covering words ("现印发给你们，请认真贯彻执行") and a rule's statement of purpose ("为了……，
 # 制定本办法") are in every document and answer no question, unless it asks why the rule exists.
-_PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:贯彻执行|遵照执行|抓好落实|贯彻落实)")
+_PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:贯彻执行|遵照执行|抓好落实|贯彻落实)|^现将.{0,60}(?:公告|通知)如下"
+                          r"|^特此(?:公告|通知)")
 _PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
                       r"(?:如下|本(?:办法|规定|条例|细则|方案|意见|措施|实施意见|实施方案|实施细则))[。：:]?$")
 _ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")

@@ -87,6 +87,7 @@ _STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+
 # A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
 # by that unit after a number: "2022年版" is a number, but not how many 项.
 _ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|条|份|家|户|所|钱|元|人|名|分)")
+_ASKS_FEE = re.compile(r"(?:多少|几)[\u4e00-\u9fa5]{0,3}费|费(?:用)?(?:是|要|得|需要)?多少")
 _UNIT_FORMS = {"钱": "元", "人": "人|名", "名": "人|名"}
 # A whole number, not the tail of an ordinal: "第十二条" states no count of 条.
 _NUMERAL = r"(?<![第\d.零一二两三四五六七八九十百千万亿])(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
@@ -103,6 +104,8 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
     if not _ASKS_QUANTITY.search(question):
         return None
     units = dict.fromkeys(_UNIT_FORMS.get(u, u) for u in _ASKS_UNIT.findall(question))  # 多少件…多少条
+    if _ASKS_FEE.search(question):
+        units["元"] = None  # 交多少工本费: a fee is stated in 元
     if units:
         return re.compile(_NUMERAL + f"(?:{'|'.join(units)})")
     return _STATES_QUANTITY

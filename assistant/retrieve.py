@@ -24,11 +24,14 @@ from .index import Index
 from .places import Gazetteer
 from .relevance import QueryTerms, SentenceScorer
 from .store import StoredDocument, StoredPassage
-from .synonyms import with_written_words
+from .synonyms import expansions
 from .tokenize import Tokenizer
 
 # A question that names the State Council or a national ministry alongside a place compares them.
 _NATIONAL = re.compile(r"国务院|国办|国家|全国|中央|财政部|人社部|人力资源社会保障部|税务总局")
+# A piece of a multi-word written form is searched only when rarer than this share of passages:
+# 非现场消费 should bring 非现场 along, not 消费 and every consumption-tax passage with it.
+_RARE_PIECE = 0.005
 # A year as a question or a title names it: "2023年", "2026年度" (not the 2023 in "2023号").
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年")
 
@@ -188,9 +191,26 @@ class HybridRetriever:
                                    dtype=bool, count=len(self.index.doc_order))
         return allowed_docs[self.index.passage_docs]
 
+    def _written_tokens(self, query: str) -> list[str]:
+        """BM25 tokens of the documents' words for the query's spoken ones (养狗 -> 养犬): a word
+        the index knows whole, or else its rare pieces (电动自行车 -> 自行车 but not 电动)."""
+        tokens: list[str] = []
+        indptr = self.index.bm25.scores["indptr"]
+        limit = _RARE_PIECE * max(self.index.bm25.scores["num_docs"], 1)
+        for _, written in expansions(query):
+            for form in written:
+                if form in self._vocab:
+                    tokens.append(form)
+                    continue
+                for piece in self.tokenizer.tokens(form):
+                    piece_id = self._vocab.get(piece)
+                    if piece_id is not None and indptr[piece_id + 1] - indptr[piece_id] < limit:
+                        tokens.append(piece)
+        return tokens
+
     def bm25_ranking(self, query: str, mask: np.ndarray | None, doc_weights: np.ndarray | None = None) -> np.ndarray:
         """Positions of the best BM25 candidates, best first (only those with a positive score)."""
-        tokens = [t for t in self.tokenizer.tokens(with_written_words(query)) if t in self._vocab]
+        tokens = [t for t in self.tokenizer.tokens(query) if t in self._vocab] + self._written_tokens(query)
         if not tokens:
             return np.zeros(0, dtype=np.int64)
         scores = self.index.bm25.get_scores(tokens)

@@ -43,9 +43,3 @@ def expansions(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """(spoken word, the documents' words) for each spoken word in ``text``, in order, once each."""
     pairs = thesaurus()
     return [(word, pairs[word]) for word in dict.fromkeys(_pattern().findall(text))]
-
-
-def with_written_words(query: str) -> str:
-    """The query followed by the documents' words for its spoken ones: the text BM25 searches."""
-    extra = [w for _, written in expansions(query) for w in written]
-    return f"{query} {' '.join(extra)}" if extra else query

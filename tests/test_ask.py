@@ -117,6 +117,8 @@ def test_states_quantity_reads_the_unit_asked_for() -> None:
     assert money is not None and money.search("每年二百元") and not money.search("每年缴纳一次")
     people = states_quantity("招收多少人？")
     assert people is not None and people.search("招收20名")
+    fee = states_quantity("社保卡补办要交多少工本费？")  # a fee is an amount of money
+    assert fee is not None and fee.search("工本费20元") and not fee.search("16周岁以上的申领人")
     both = states_quantity("受理了多少件申请？公开了多少条信息？")
     assert both is not None and both.search("受理申请 21 件") and both.search("公开信息 1136 条")
     assert not both.search("依照第十二条规定") and not both.search("第三十件")  # ordinals count nothing
