@@ -45,13 +45,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 # What kind of fact a question asks for, and the words of sentences that state that kind of fact.
+_AMOUNT_CUE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|元|万元|亿元)|[一二三四五六七八九十百千万]+元|百分之|倍|比例|标准|不超过|最高")
 CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (
-        re.compile(r"多少钱|多少|几[元万块]|金额|补贴|补助|奖励|罚|费|标准|比例|额度|封顶|最高|最多|上限"),
-        re.compile(
-            r"\d+(?:\.\d+)?\s*(?:%|元|万元|亿元)|[一二三四五六七八九十百千万]+元|百分之|倍|比例|标准|不超过|最高"
-        ),
-    ),
+    (re.compile(r"多少钱|多少|几[元万块]|金额|补贴|补助|奖励|罚|费|标准|比例|额度|封顶|最高|最多|上限"), _AMOUNT_CUE),
     (
         re.compile(r"多久|多长时间|几天|期限|时限|什么时候|何时|哪天|日期|时间|期间|几个月|几年|多少天|截止"),
         re.compile(
@@ -192,10 +188,13 @@ class SentenceScorer:
 
     def __init__(self, terms: QueryTerms, question: str) -> None:
         self.terms = terms
-        self.cues = [wanted for asks, wanted in CUES if asks.search(question)]
         quantity = states_quantity(question)
-        if quantity is not None and quantity is not _STATES_QUANTITY:
-            self.cues.append(quantity)  # "多少件": a sentence stating "21 件" is what it asks for
+        counted = quantity is not None and quantity is not _STATES_QUANTITY
+        # "多少件": a sentence stating "21 件" is what it asks for, and one stating "0 元" is not.
+        self.cues = [wanted for asks, wanted in CUES if asks.search(question)
+                     and not (counted and wanted is _AMOUNT_CUE and not quantity.search("1元"))]
+        if counted:
+            self.cues.append(quantity)
         self.cues += stated_thresholds(question)
 
     def score(self, sentence: str) -> float:

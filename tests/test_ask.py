@@ -15,7 +15,7 @@ from conftest import settings_for
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
-from assistant.relevance import QueryTerms, stated_thresholds, states_quantity
+from assistant.relevance import QueryTerms, SentenceScorer, stated_thresholds, states_quantity
 from assistant.synonyms import expansions
 from assistant.tokenize import Tokenizer
 
@@ -253,3 +253,14 @@ def test_a_question_asking_two_things_gets_a_sentence_for_each(assistant: Policy
     one = replace(strict, ask_relative=2.0).answer(question, evidence).answer
     assert "三十日内补缴停车费" in both and "一百元罚款" in both
     assert ("三十日内补缴停车费" in one) != ("一百元罚款" in one)
+
+
+def test_a_count_asked_in_its_unit_is_not_answered_by_a_sum_of_money(assistant: PolicyAssistant) -> None:
+    question = "某区受理了多少件申请？"
+    scorer = SentenceScorer(QueryTerms(assistant.index, Tokenizer(), question), question)
+    # What the question asks for is recognised in "21 件" and not in "0 元".
+    assert any(cue.search("全年受理申请 21 件") for cue in scorer.cues)
+    assert not any(cue.search("全年收取处理费 0 元") for cue in scorer.cues)
+    fee = "某区申请处理费收多少钱？"
+    scorer = SentenceScorer(QueryTerms(assistant.index, Tokenizer(), fee), fee)
+    assert any(cue.search("全年收取处理费 0 元") for cue in scorer.cues)
