@@ -198,7 +198,7 @@ class ExtractiveAnswerer:
                 if _SIGNATURE.match(sentence) or _PROMULGATION.search(sentence) or (
                         not asks_purpose and _PURPOSE.match(sentence)):
                     continue
-                score = scorer.score(text[start:end]) + 0.3 * path_cover
+                score = scorer.score(sentence) + 0.3 * path_cover
                 candidates.append((score * prior, rank, hit, start, end))
         if not candidates:
             return []

@@ -189,10 +189,11 @@ class SentenceScorer:
     def __init__(self, terms: QueryTerms, question: str) -> None:
         self.terms = terms
         quantity = states_quantity(question)
-        counted = quantity is not None and quantity is not _STATES_QUANTITY
+        counted = quantity is not None and quantity is not _STATES_QUANTITY  # asked in a unit: 多少件
+        money = counted and quantity.search("1元") is not None  # ... and that unit is 元
         # "多少件": a sentence stating "21 件" is what it asks for, and one stating "0 元" is not.
-        self.cues = [wanted for asks, wanted in CUES if asks.search(question)
-                     and not (counted and wanted is _AMOUNT_CUE and not quantity.search("1元"))]
+        self.cues = [wanted for asks, wanted in CUES
+                     if asks.search(question) and not (counted and not money and wanted is _AMOUNT_CUE)]
         if counted:
             self.cues.append(quantity)
         self.cues += stated_thresholds(question)

@@ -193,7 +193,7 @@ class HybridRetriever:
 
     def _written_tokens(self, query: str) -> list[str]:
         """BM25 tokens of the documents' words for the query's spoken ones (养狗 -> 养犬): a word
-        the index knows whole, or else its rare pieces (电动自行车 -> 自行车 but not 电动)."""
+        the index knows whole, or else those of its pieces that are rare in the index."""
         tokens: list[str] = []
         indptr = self.index.bm25.scores["indptr"]
         limit = _RARE_PIECE * max(self.index.bm25.scores["num_docs"], 1)
