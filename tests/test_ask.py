@@ -1,8 +1,9 @@
 """Asking over a small index of documents written here: what the assistant answers, from which
-document, and when it refuses.
+document and clause, and when it refuses.
 
-Each refusal rule is checked against a question it must refuse and a near twin it must answer,
-so that a rule refusing everything fails as surely as one refusing nothing.
+Each rule is checked against a question it must change and a near twin it must leave alone (a
+refusal rule against a question it must refuse and one it must answer), so that a rule that
+fires everywhere fails as surely as one that never fires.
 """
 
 from __future__ import annotations
