@@ -147,23 +147,41 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     return best * MISSING_TERM_FACTOR if terms.missing else best
 
 
-def refusal_text(hits: Sequence[Hit]) -> str:
-    """The answer when the documents do not cover the question: say so, name the nearest, say whom to ask."""
+def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] | None = None) -> str:
+    """The answer when the documents do not cover the question: say so, name the nearest, say whom to ask.
+
+    ``place`` is the place the question names when every document found is another place's local
+    rule: the answer says the collection has nothing for that place and sends the asker to its
+    own departments. ``relevant`` are the hits whose issuers may be suggested (those of the asked
+    place or national ones); by default all of them.
+    """
+    nearest = _distinct_documents(hits, 3)
+    if place:
+        text = f"知识库中没有{place}的相关文件，无法根据现有文件作答。"
+        if nearest:
+            names = "、".join(f"《{h.document.meta.title}》" for h in nearest)
+            text += f"其他地方的相近规定有{names}，仅供参考，不适用于{place}。"
+        return text + f"建议向{place}当地的主管部门咨询，或拨打12345政务服务便民热线。"
+    text = "知识库中的文件没有涉及这个问题，无法根据现有文件作答。"
+    if nearest:
+        names = "、".join(f"《{h.document.meta.title}》" for h in nearest)
+        text += f"最接近的文件是{names}，但其中没有找到能回答该问题的内容。"
+    candidates = _distinct_documents(hits if relevant is None else relevant, 3)
+    issuers = list(dict.fromkeys(h.document.meta.issuer for h in candidates if h.document.meta.issuer))
+    if issuers:
+        return text + f"建议向{'、'.join(issuers[:2])}等主管部门咨询，或拨打12345政务服务便民热线。"
+    return text + "建议向相关主管部门咨询，或拨打12345政务服务便民热线。"
+
+
+def _distinct_documents(hits: Sequence[Hit], limit: int) -> list[Hit]:
+    """The first hit of each of the first ``limit`` documents."""
     seen: list[Hit] = []
     for hit in hits:
         if all(h.document.doc_id != hit.document.doc_id for h in seen):
             seen.append(hit)
-        if len(seen) == 3:
+        if len(seen) == limit:
             break
-    text = "知识库中的文件没有涉及这个问题，无法根据现有文件作答。"
-    if seen:
-        names = "、".join(f"《{h.document.meta.title}》" for h in seen)
-        text += f"最接近的文件是{names}，但其中没有找到能回答该问题的内容。"
-        issuers = list(dict.fromkeys(h.document.meta.issuer for h in seen if h.document.meta.issuer))
-        if issuers:
-            text += f"建议向{'、'.join(issuers[:2])}等主管部门咨询，或拨打12345政务服务便民热线。"
-            return text
-    return text + "建议向相关主管部门咨询，或拨打12345政务服务便民热线。"
+    return seen
 
 
 @dataclass

@@ -138,7 +138,9 @@ class PolicyAssistant:
         query, hits, strength = self.retrieve(question, history, filters, mode or self.default_mode)
         t1 = time.perf_counter()
         if not hits or strength < self.refusal_threshold:
-            text = refusal_text(hits)
+            elsewhere = bool(hits) and self.other_place(query, hits)
+            named = "、".join(sorted(self.retriever.gazetteer.places_in(query, with_provinces=False)))
+            text = refusal_text(hits, place=named if elsewhere else "", relevant=self.in_place(query, hits))
             yield text
             answer = Answer(question=question, answer=text, mode=answerer.mode, refused=True, sentences=[],
                             citations=[], passages=hits)

@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 from conftest import settings_for
 
+from assistant.answer import refusal_text
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
@@ -90,9 +91,11 @@ def sources(answer) -> list[str]:  # noqa: ANN001 - an Answer
 def test_a_city_no_document_covers_is_refused_not_answered_from_another_city(assistant: PolicyAssistant) -> None:
     hangzhou = assistant.ask("杭州养狗一年要交多少钱？")
     assert hangzhou.refused and not hangzhou.citations
-    assert "知识库中的文件没有涉及这个问题" in hangzhou.answer
+    assert hangzhou.answer.startswith("知识库中没有杭州的相关文件")
+    # The nearest rules are named as another place's, and the asker is sent to Hangzhou's departments.
     assert "《北京市养犬管理规定》" in hangzhou.answer or "《郑州市养犬管理条例》" in hangzhou.answer
-    assert "人民代表大会常务委员会等主管部门" in hangzhou.answer
+    assert "不适用于杭州" in hangzhou.answer and "杭州当地的主管部门" in hangzhou.answer
+    assert "人民代表大会常务委员会" not in hangzhou.answer
 
     zhengzhou = assistant.ask("郑州养狗一年要交多少钱？")
     assert not zhengzhou.refused
@@ -265,3 +268,13 @@ def test_a_count_asked_in_its_unit_is_not_answered_by_a_sum_of_money(assistant: 
     fee = "某区申请处理费收多少钱？"
     scorer = SentenceScorer(QueryTerms(assistant.index, Tokenizer(), fee), fee)
     assert any(cue.search("全年收取处理费 0 元") for cue in scorer.cues)
+
+
+def test_a_refusal_suggests_only_the_departments_that_apply(assistant: PolicyAssistant) -> None:
+    _, hits, _ = assistant.retrieve("养狗要交什么费？")
+    sources_found = {h.document.source for h in hits}
+    assert {"zz-dog.md", "bj-dog.md"} <= sources_found
+    zhengzhou = [h for h in hits if h.document.source == "zz-dog.md"]
+    text = refusal_text(hits, relevant=zhengzhou)
+    assert "《北京市养犬管理规定》" in text  # still named among the nearest documents
+    assert "建议向郑州市人民代表大会常务委员会等主管部门咨询" in text
