@@ -106,6 +106,9 @@ _PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
 _ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")
 
 
+_LIST_MARKER = re.compile(r"^(?:第[一二三四五六七八九十百\d]+条[：:]?)?[（(]?[一二三四五六七八九十\d]{0,3}[）)、.．]?")
+
+
 def _number(hit: Hit) -> str:
     return f"（{hit.document.meta.doc_number}）" if hit.document.meta.doc_number else ""
 
@@ -235,7 +238,16 @@ class ExtractiveAnswerer:
         for c in sorted(chosen, key=lambda c: -c[0]):
             passage_order.setdefault(c[2].passage.id, len(passage_order))
         chosen.sort(key=lambda c: (doc_order[c[2].document.doc_id], passage_order[c[2].passage.id], c[3]))
-        return [(hit, start, end, score) for score, _, hit, start, end in chosen]
+        # The same words twice — a heading repeated by a PDF's layout, or the PDF and the web page of
+        # one document — are quoted once, where they come first.
+        seen: set[str] = set()
+        unique = []
+        for c in chosen:
+            key = _LIST_MARKER.sub("", "".join(c[2].passage.text[c[3]:c[4]].split()))
+            if key not in seen:
+                seen.add(key)
+                unique.append(c)
+        return [(hit, start, end, score) for score, _, hit, start, end in unique]
 
     def _complete_lists(self, chosen: list, candidates: list) -> list:
         """A chosen sentence that introduces what follows — it ends in '：', or it is the section's

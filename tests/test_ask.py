@@ -62,6 +62,11 @@ DOCUMENTS = {
     + "第四十条 乘坐家庭乘用车时，未满十周岁未成年人应当坐后排座椅，未满四周岁儿童应当使用儿童安全座椅。\n",
     "liaocheng-traffic.md": front("聊城市道路交通安全条例", "聊城市人民代表大会常务委员会", "山东省", "2018-01-01")
     + "第四十六条 未满十二周岁的未成年人乘车，不得安排其乘坐前排座椅，应当使用儿童安全座椅。\n",
+    # One notice twice, as a web page and as a printed copy whose layout put spaces between the words.
+    "trees-web.md": front("某市古树名木保护办法", "某市园林绿化局", "某市", "2022-03-01")
+    + "第六条 古树名木养护补助标准为每株每年五百元。\n",
+    "trees-print.md": front("某市古树名木保护办法（印发稿）", "某市园林绿化局", "某市", "2022-03-01")
+    + "第六条 古树名木养护补助标准为每株每年 五百 元。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -278,3 +283,10 @@ def test_a_refusal_suggests_only_the_departments_that_apply(assistant: PolicyAss
     text = refusal_text(hits, relevant=zhengzhou)
     assert "《北京市养犬管理规定》" in text  # still named among the nearest documents
     assert "建议向郑州市人民代表大会常务委员会等主管部门咨询" in text
+
+
+def test_the_same_words_in_two_copies_are_quoted_once(assistant: PolicyAssistant) -> None:
+    answer = assistant.ask("某市古树名木养护补助每株每年多少钱？")
+    assert not answer.refused
+    assert {h.document.source for h in answer.passages[:2]} == {"trees-web.md", "trees-print.md"}
+    assert len(answer.sentences) == 1 and len(answer.citations) == 1
