@@ -114,8 +114,10 @@ class PolicyAssistant:
         hits = self.retriever.search(query, top_k=self.top_k, filters=filters)
         if self.other_place(query, hits):
             return query, hits, 0.0
-        strength = evidence_strength(QueryTerms(self.index, self.extractive.tokenizer, question),
-                                     self.in_place(query, hits), question)
+        # A follow-up ("那杭州呢？") is judged, and answered, as the standalone question it stands for.
+        terms = QueryTerms(self.index, self.extractive.tokenizer, query)
+        terms.drop_places(self.retriever.gazetteer.places_in(query))
+        strength = evidence_strength(terms, self.in_place(query, hits), query)
         return query, hits, strength
 
     def in_place(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
@@ -149,7 +151,7 @@ class PolicyAssistant:
             warnings: list[str] = []
             evidence = self.in_place(query, hits)
             try:
-                for piece in answerer.stream(question, evidence, today):
+                for piece in answerer.stream(query, evidence, today):
                     if isinstance(piece, Answer):
                         answer = piece
                     else:
@@ -158,7 +160,7 @@ class PolicyAssistant:
                 # The model is down or slow: answer offline rather than not at all, and say so.
                 warnings.append(str(exc))
                 yield "\n（语言模型暂时无法响应，以下为从文件原文摘录的答案。）\n"
-                for piece in self.extractive.stream(question, evidence, today):
+                for piece in self.extractive.stream(query, evidence, today):
                     if isinstance(piece, Answer):
                         answer = piece
                     else:
@@ -168,6 +170,7 @@ class PolicyAssistant:
             answer.warnings.extend(warnings)
         t2 = time.perf_counter()
         answer.id = question_id
+        answer.question = question
         answer.query = query
         answer.timings_ms = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}
         yield answer

@@ -30,7 +30,7 @@ PROVINCES = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁
 _PROVINCE_SET = frozenset(PROVINCES)
 # The first place in a name is a province, city, prefecture or county; a district (区) only
 # follows a city ('广州市天河区'), because '…园区', '…新区', '…风景区' open many titles too.
-_FIRST_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,3}?)(?:省|市(?![场民政容级])|自治区|自治州|县)")
+_FIRST_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,3}?)(?:[\u4e00-\u9fa5]{1,3}族)?(?:省|市(?![场民政容级])|自治区|自治州|自治县|县)")
 _NEXT_PLACE = re.compile(r"([\u4e00-\u9fa5]{2,3}?)(?:区|县)")
 # Title openings that look like places but are not: 社区, 园区, 新区 … as words on their own.
 _NOT_PLACES = {"人民", "中华人民共和", "全国", "国家", "中央", "中共", "关于", "城市", "农村", "地方", "社区", "园区",
@@ -78,7 +78,7 @@ def place_chain(text: str, limit: int = 24) -> list[str]:
     while match is not None:
         name = match.group(1)
         # A known city is a place whatever its characters (济南 has the 济 of 经济, 聊城 the 城 of 中心城).
-        known = name in _city_names()
+        known = name in _city_names() or "族自治" in match.group(0)  # 景宁畲族自治县 is surely a place
         if not known and (name in _NOT_PLACES or any(ch in _NOT_PLACE_CHARS for ch in name)):
             break
         chain.append(name)

@@ -130,6 +130,12 @@ def stated_thresholds(question: str) -> list[re.Pattern[str]]:
                        rf"|{_AMOUNT}{re.escape(unit)}(?:以上|以下|以内|内|及以上|及以下)") for unit in sorted(units)]
 
 
+# How a question asks, not what it is about: rare in documents, so an IDF weight would make them
+# the question's heaviest terms ("多长" outweighing "遛狗").
+QUESTION_WORDS = frozenset("多长 多久 多大 多高 多远 多重 多宽 多深 几个 几次 几天 几年 几岁 什么样 怎么办 咋办 咋 啥 "
+                           "啥时候 什么时候 哪天 为啥 干嘛 行吗 可以吗 对吗 是吗 么".split())
+
+
 class QueryTerms:
     """The question's terms with rarity weights (BM25 IDF from the index)."""
 
@@ -141,6 +147,8 @@ class QueryTerms:
         self.unknown: list[str] = []
         self.missing: list[str] = []  # policy terms of the user dictionary that no document uses
         for token in dict.fromkeys(tokenizer.tokens(query)):
+            if token in QUESTION_WORDS:
+                continue
             token_id = vocab.get(token)
             if token_id is None:
                 # A policy term ("数电发票") that no indexed document uses names a topic the documents
@@ -163,6 +171,17 @@ class QueryTerms:
             self.weights[spoken] = max(idfs)
             self.forms[spoken] = (spoken, *written)
         self.total = sum(self.weights.values()) or 1.0
+
+    def drop_places(self, places: set[str]) -> QueryTerms:
+        """Leave out the place names (广州, 广州市): whether a passage is about the asked place is
+        judged apart (``PolicyAssistant.in_place``), and a place in a title says nothing about
+        whether the passage covers the question's subject. Returns ``self``."""
+        spelled = [p + suffix for p in places for suffix in ("", "省", "市", "区", "县")]
+        for term in list(self.weights):
+            if any(term in name for name in spelled):  # 郑州, 郑州市, and the segmenter's 州市
+                del self.weights[term]
+        self.total = sum(self.weights.values()) or 1.0
+        return self
 
     def _idf(self, token_id: int) -> float:
         indptr = self._indptr

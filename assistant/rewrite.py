@@ -56,11 +56,16 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
         return question
     _tokenizer = _tokenizer or Tokenizer(search_mode=False)
     present = set(_tokenizer.tokens(question))
+    # "那杭州呢？" after a question about 郑州 asks the same about another place: carry the topic,
+    # not the old place.
+    new_place = bool(places and places(question))
     carried: list[str] = []
     for turn in reversed(history):
         if turn.get("role") != "user":
             continue
         for term in _tokenizer.tokens(str(turn.get("content", ""))):
+            if new_place and places is not None and places(term):
+                continue
             if len(term) >= 2 and term not in present and term not in carried:
                 carried.append(term)
         if len(carried) >= _MAX_CARRIED:

@@ -67,6 +67,8 @@ DOCUMENTS = {
     + "第六条 古树名木养护补助标准为每株每年五百元。\n",
     "trees-print.md": front("某市古树名木保护办法（印发稿）", "某市园林绿化局", "某市", "2022-03-01")
     + "第六条 古树名木养护补助标准为每株每年 五百 元。\n",
+    "wz-ads.md": front("温州市户外广告设施管理条例", "温州市人民代表大会常务委员会", "浙江省温州市", "2020-01-01")
+    + "第十七条 大型户外广告设施设置许可有效期最长不超过二年。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -290,3 +292,30 @@ def test_the_same_words_in_two_copies_are_quoted_once(assistant: PolicyAssistant
     assert not answer.refused
     assert {h.document.source for h in answer.passages[:2]} == {"trees-web.md", "trees-print.md"}
     assert len(answer.sentences) == 1 and len(answer.citations) == 1
+
+
+def test_a_follow_up_is_judged_as_the_question_it_stands_for(assistant: PolicyAssistant) -> None:
+    history = [{"role": "user", "content": "郑州遛狗，绳子最长多长？"}, {"role": "assistant", "content": "……"}]
+    same_city = assistant.ask("那每年交多少钱？", history=history)
+    assert not same_city.refused and sources(same_city)[0] == "zz-dog.md" and "二百元" in same_city.answer
+    # "那温州呢？" asks the dog question about Wenzhou, whose only document here is about advertising
+    # ("有效期最长不超过二年"): it is judged as that standalone question, not as the bare "温州".
+    query, _, strength = assistant.retrieve("那温州呢？", history)
+    assert "遛狗" in query and "郑州" not in query
+    assert strength == pytest.approx(assistant.retrieve(query)[2])
+    wenzhou = assistant.ask("那温州呢？", history=history)
+    assert wenzhou.question == "那温州呢？" and wenzhou.query == query
+    assert all(h.document.source != "zz-dog.md" for _, h in wenzhou.citations)
+
+
+def test_an_autonomous_county_is_a_place() -> None:
+    assert places_of("景宁畲族自治县城市管理条例") == {"景宁"}  # 族自治县: a place, whatever its characters
+
+
+def test_evidence_terms_leave_out_how_it_asks_and_where(assistant: PolicyAssistant) -> None:
+    terms = QueryTerms(assistant.index, Tokenizer(), "郑州市遛狗的绳子有多长？")
+    assert "多长" not in terms.weights and {"遛狗", "绳子"} <= set(terms.weights)
+    assert any(t.startswith("郑州") for t in terms.weights)
+    terms.drop_places({"郑州", "河南"})
+    assert not any(t.startswith("郑州") for t in terms.weights)
+    assert terms.coverage("携犬出户时，应当束犬链") == pytest.approx(1.0)

@@ -35,3 +35,9 @@ def test_a_question_that_names_its_own_document_or_place_stands_alone() -> None:
 def test_short_questions_and_empty_history() -> None:
     assert is_follow_up("要多少钱？", HISTORY, places)
     assert standalone_query("要多少钱？", [], places) == "要多少钱？"
+
+
+def test_a_follow_up_about_another_place_carries_the_topic_not_the_old_place() -> None:
+    query = standalone_query("那北京呢？", HISTORY, places)
+    carried = query[: -len("那北京呢？")].split()
+    assert "公租房" in carried and "广州" not in carried
