@@ -337,7 +337,8 @@ def test_follow_up_is_rewritten_by_the_model(built, openai_stub: OpenAIStub, mod
     assert f"最新追问：{FOLLOW_UP}" in prompt["content"]
     assert answering["stream"] is True
     assert answering["messages"][0]["content"] == SYSTEM_PROMPT
-    assert f"问题：{FOLLOW_UP}" in answering["messages"][1]["content"]
+    # The answering call sees no history: it is asked the standalone question the follow-up stands for.
+    assert f"问题：{REWRITTEN}" in answering["messages"][1]["content"]
     assert answer.query == REWRITTEN  # the rewrite, first line, stripped, was the retrieval query
     assert answer.passages[0].passage.section_path[-1] == "第六条"
     assert answer.mode == "llm" and all(s.supported for s in answer.sentences)
