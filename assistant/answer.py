@@ -62,6 +62,7 @@ class Answer:
         return {
             "id": self.id,
             "question": self.question,
+            "query": self.query or self.question,
             "answer": self.answer,
             "mode": self.mode,
             "refused": self.refused,

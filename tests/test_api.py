@@ -27,7 +27,7 @@ from assistant.service import AssistantService, _TrackedIngestor
 
 TOKEN = "test-admin-token"
 PORTAL = "http://portal.test:8080"
-ANSWER_KEYS = {"id", "question", "answer", "mode", "refused", "sentences", "citations", "passages", "timings_ms",
+ANSWER_KEYS = {"id", "question", "query", "answer", "mode", "refused", "sentences", "citations", "passages", "timings_ms",
                "warnings"}
 PASSAGE_KEYS = {"source", "title", "doc_number", "issuer", "section_path", "pages", "date", "in_force",
                 "expiry_date", "text", "char_start", "char_end", "score"}

@@ -305,6 +305,7 @@ def test_a_follow_up_is_judged_as_the_question_it_stands_for(assistant: PolicyAs
     assert strength == pytest.approx(assistant.retrieve(query)[2])
     wenzhou = assistant.ask("那温州呢？", history=history)
     assert wenzhou.question == "那温州呢？" and wenzhou.query == query
+    assert wenzhou.to_dict()["query"] == query and wenzhou.to_dict()["question"] == "那温州呢？"
     assert all(h.document.source != "zz-dog.md" for _, h in wenzhou.citations)
 
 
