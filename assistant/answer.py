@@ -107,7 +107,9 @@ _PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
 _ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")
 
 
-_LIST_MARKER = re.compile(r"^(?:第[一二三四五六七八九十百\d]+条[：:]?)?[（(]?[一二三四五六七八九十\d]{0,3}[）)、.．]?")
+# "第十一条：16. " or "（三）" before the words: not part of what is said.
+_LIST_MARKER = re.compile(r"^(?:第[一二三四五六七八九十百\d]+条[：:]?)?"
+                          r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十\d]{1,3}[、.．](?!\d))?")
 
 
 def _number(hit: Hit) -> str:
