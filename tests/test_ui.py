@@ -217,7 +217,9 @@ def browser(app: App) -> Iterator[Any]:
 
 def _open(browser: Any, app: App, dialogs: list[str] | None = None) -> Any:
     page = browser.new_page(viewport={"width": 1360, "height": 1000}, locale="zh-CN")
-    page.set_default_timeout(20_000)
+    # Generous: an answer takes well under a second alone, but a loaded 2-core machine (another
+    # test run beside this one) has taken more than 20 s; a wait that long still means a hang.
+    page.set_default_timeout(60_000)
     if dialogs is not None:
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(app.url + "/")
