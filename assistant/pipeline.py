@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ MAX_QUESTION_CHARS = 2000
 # evaluation index 0.25 refuses 4 of 8 unanswerable questions and 1 of 52 answerable ones; a higher
 # threshold costs more false refusals than it gains (README, "Refusals").
 REFUSAL_THRESHOLD = 0.25
+
+
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+NOT_CHINESE = ("知识库中的文件是中文的，不使用语言模型时只能回答中文提问，请用中文提问。"
+               "(The documents are in Chinese; without a language model, please ask in Chinese.)")
 
 
 class QuestionError(ValueError):
@@ -139,7 +145,13 @@ class PolicyAssistant:
         # The resolved mode: with an LLM configured, the default (None) is llm and rewrites follow-ups too.
         query, hits, strength = self.retrieve(question, history, filters, mode or self.default_mode)
         t1 = time.perf_counter()
-        if not hits or strength < self.refusal_threshold:
+        if answerer is self.extractive and not _CHINESE.search(query):
+            # Quoting Chinese clauses for words like "wage" would be matching on stray English terms.
+            text = NOT_CHINESE
+            yield text
+            answer = Answer(question=question, answer=text, mode=answerer.mode, refused=True, sentences=[],
+                            citations=[], passages=hits)
+        elif not hits or strength < self.refusal_threshold:
             elsewhere = bool(hits) and self.other_place(query, hits)
             named = "、".join(sorted(self.retriever.gazetteer.places_in(query, with_provinces=False)))
             text = refusal_text(hits, place=named if elsewhere else "", relevant=self.in_place(query, hits))

@@ -320,3 +320,10 @@ def test_evidence_terms_leave_out_how_it_asks_and_where(assistant: PolicyAssista
     terms.drop_places({"郑州", "河南"})
     assert not any(t.startswith("郑州") for t in terms.weights)
     assert terms.coverage("携犬出户时，应当束犬链") == pytest.approx(1.0)
+
+
+def test_a_question_without_chinese_is_asked_for_in_chinese(assistant: PolicyAssistant) -> None:
+    answer = assistant.ask("How much is the dog fee in Zhengzhou per year?")
+    assert answer.refused and not answer.citations and "请用中文提问" in answer.answer
+    mixed = assistant.ask("郑州养狗一年要交多少钱 (dog fee)?")
+    assert not mixed.refused and "二百元" in mixed.answer
