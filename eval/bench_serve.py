@@ -18,7 +18,6 @@ eval/load_during_ingest.py and eval/abuse_run.py.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -34,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from assistant import evaluation
+from assistant.evaluation import percentile
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = REPO.parent / "shared" / "eval" / "dev.jsonl"
@@ -51,13 +53,10 @@ def load_questions(path: Path | None) -> tuple[list[str], str]:
     path = path or (DEFAULT_QUESTIONS if DEFAULT_QUESTIONS.is_file() else None)
     if path is None:
         return BUILT_IN, "built-in"
-    questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                questions.append(str(json.loads(line)["question"]))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                sys.exit(f"error: {path} line {number} is not a JSON object with a \"question\"")
+    try:
+        questions = [q.question for q in evaluation.load_questions(path)]
+    except evaluation.QuestionFileError as exc:
+        sys.exit(f"error: {exc}")
     if not questions:
         sys.exit(f"error: {path} has no questions")
     return questions, str(path)
@@ -92,11 +91,6 @@ def wait_ready(url: str, server: subprocess.Popen, timeout: float) -> dict:
             pass
         time.sleep(0.2)
     sys.exit(f"error: the server was not ready after {timeout:.0f} s")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 @dataclass
@@ -243,7 +237,7 @@ def main() -> int:
     if not latencies:
         print(f"no answers; {len(result['errors'])} errors")
         return 1
-    p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     print(f"answers: {result['answers']} in {result['wall']:.1f} s = {throughput:.1f} answers/s; "
           f"refused {result['refused']}; errors {len(result['errors'])}")
     print(f"latency ms: p50 {p50:.0f}, p95 {p95:.0f}, mean {statistics.fmean(latencies):.0f}, max {max(latencies):.0f}")

@@ -41,9 +41,11 @@ from typing import Any
 
 import httpx
 
+from assistant.evaluation import percentile
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fault_trials  # noqa: E402
-from bench_serve import REPO, Sample, load_questions, percentile, run_clients, served  # noqa: E402
+from bench_serve import REPO, Sample, load_questions, run_clients, served  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 SEED = REPO / "corpus" / "hebei-compute-ai-opinion-interpretation-2024.md"
@@ -364,7 +366,7 @@ def report(trial: Trial) -> str:
         good = [s.seconds * 1000 for s in samples if s.error is None]
         cite_new = sum(1 for s in samples if s.error is None and s.info[2] - trial.old_sources)
         if good:
-            lat = f"{percentile(good, 0.5):.0f} | {percentile(good, 0.95):.0f} | {max(good):.0f}"
+            lat = f"{percentile(good, 50):.0f} | {percentile(good, 95):.0f} | {max(good):.0f}"
         else:
             lat = "- | - | -"
         lines.append(f"| {label} | {len(samples)} | {len(samples) - len(good)} | {lat} | {cite_new} |")
