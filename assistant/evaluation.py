@@ -72,7 +72,7 @@ def load_questions(path: Path) -> list[Question]:
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise QuestionFileError(f"{path} line {number} is not a question object ({exc}); "
-                                    "each line needs at least {{\"id\", \"question\"}}") from None
+                                    "each line needs at least {\"id\", \"question\"}") from None
     return questions
 
 
