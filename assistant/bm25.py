@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import bm25s
@@ -59,3 +60,16 @@ def build_bm25(doc_token_ids: Sequence[np.ndarray], vocab: dict[str, int], k1: f
     retriever.unique_token_ids_set = set(vocab.values())
     retriever.nonoccurrence_array = None  # only BM25L/BM25+ use it
     return retriever
+
+
+def document_frequency(retriever: bm25s.BM25, token_id: int) -> int:
+    """How many documents (passages) contain the token: its column's length in the CSC matrix."""
+    indptr = retriever.scores["indptr"]
+    return int(indptr[token_id + 1] - indptr[token_id])
+
+
+def idf(retriever: bm25s.BM25, token_id: int) -> float:
+    """The token's BM25 inverse document frequency, as :func:`build_bm25` weighs it."""
+    n_docs = max(retriever.scores["num_docs"], 1)
+    df = document_frequency(retriever, token_id)
+    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))

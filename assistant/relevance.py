@@ -14,9 +14,9 @@ Example::
 
 from __future__ import annotations
 
-import math
 import re
 
+from .bm25 import idf
 from .index import Index
 from .synonyms import expansions
 from .tokenize import DOMAIN_TERMS, Tokenizer, normalize
@@ -141,8 +141,7 @@ class QueryTerms:
 
     def __init__(self, index: Index, tokenizer: Tokenizer, query: str) -> None:
         vocab = index.bm25.vocab_dict
-        self._indptr = index.bm25.scores["indptr"]
-        self._n_docs = max(index.bm25.scores["num_docs"], 1)
+        self._bm25 = index.bm25
         self.weights: dict[str, float] = {}
         self.unknown: list[str] = []
         self.missing: list[str] = []  # policy terms of the user dictionary that no document uses
@@ -184,9 +183,7 @@ class QueryTerms:
         return self
 
     def _idf(self, token_id: int) -> float:
-        indptr = self._indptr
-        df = int(indptr[token_id + 1] - indptr[token_id])
-        return math.log(1 + (self._n_docs - df + 0.5) / (df + 0.5))
+        return idf(self._bm25, token_id)
 
     def coverage(self, text: str) -> float:
         """Share of the query's weight whose terms (or their written forms) occur in ``text`` (0..1)."""

@@ -19,6 +19,7 @@ import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from .bm25 import document_frequency
 from .embed import Embedder, make_embedder
 from .index import Index
 from .places import Gazetteer
@@ -195,7 +196,6 @@ class HybridRetriever:
         """BM25 tokens of the documents' words for the query's spoken ones (养狗 -> 养犬): a word
         the index knows whole, or else those of its pieces that are rare in the index."""
         tokens: list[str] = []
-        indptr = self.index.bm25.scores["indptr"]
         limit = _RARE_PIECE * max(self.index.bm25.scores["num_docs"], 1)
         for _, written in expansions(query):
             for form in written:
@@ -204,7 +204,7 @@ class HybridRetriever:
                     continue
                 for piece in self.tokenizer.tokens(form):
                     piece_id = self._vocab.get(piece)
-                    if piece_id is not None and indptr[piece_id + 1] - indptr[piece_id] < limit:
+                    if piece_id is not None and document_frequency(self.index.bm25, piece_id) < limit:
                         tokens.append(piece)
         return tokens
 
