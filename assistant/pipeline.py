@@ -145,6 +145,7 @@ class PolicyAssistant:
         # The resolved mode: with an LLM configured, the default (None) is llm and rewrites follow-ups too.
         query, hits, strength = self.retrieve(question, history, filters, mode or self.default_mode)
         t1 = time.perf_counter()
+        evidence = self.in_place(query, hits)
         if answerer is self.extractive and not _CHINESE.search(query):
             # Quoting Chinese clauses for words like "wage" would be matching on stray English terms.
             text = NOT_CHINESE
@@ -154,14 +155,13 @@ class PolicyAssistant:
         elif not hits or strength < self.refusal_threshold:
             elsewhere = bool(hits) and self.other_place(query, hits)
             named = "、".join(sorted(self.retriever.gazetteer.places_in(query, with_provinces=False)))
-            text = refusal_text(hits, place=named if elsewhere else "", relevant=self.in_place(query, hits))
+            text = refusal_text(hits, place=named if elsewhere else "", relevant=evidence)
             yield text
             answer = Answer(question=question, answer=text, mode=answerer.mode, refused=True, sentences=[],
                             citations=[], passages=hits)
         else:
             answer = None
             warnings: list[str] = []
-            evidence = self.in_place(query, hits)
             try:
                 for piece in answerer.stream(query, evidence, today):
                     if isinstance(piece, Answer):
