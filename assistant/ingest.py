@@ -289,7 +289,9 @@ class Ingestor:
         live = current_generation(self.index_dir)
         old_manifest = read_manifest(live) if live else {"documents": {}}
         old_docs: dict[str, dict[str, Any]] = old_manifest.get("documents", {})
-        reparse_all = old_manifest.get("settings") != self._settings_key()
+        # Read once: the manifest records the very settings (and dictionary) this run compared.
+        settings_key = self._settings_key()
+        reparse_all = old_manifest.get("settings") != settings_key
         self._old_sources = set(old_docs)
         # Leftovers of a killed ingest are never live; clear them before writing a new one.
         remove_stale_generations(self.index_dir, {live} if live else set())
@@ -395,7 +397,7 @@ class Ingestor:
             manifest = {
                 "format": FORMAT_VERSION,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "settings": self._settings_key(),
+                "settings": settings_key,
                 "embedder": embedder_name,
                 "passages": summary.passages,
                 "documents": documents,
