@@ -132,12 +132,12 @@ class Gazetteer:
             # A city named by a document of a province ("郑州市…条例", region 河南省) lies in it, and
             # each place of "广东省广州市" or "广州市天河区…" lies in the ones before it.
             provinces = {p for p in region if p in PROVINCES}
-            for place in places - provinces - set(PROVINCES):
+            for place in places - provinces - _PROVINCE_SET:
                 gazetteer.parents.setdefault(place, set()).update(provinces)
             for chain in (region_chain(meta.region), place_chain(meta.title), place_chain(meta.issuer)):
                 for i, place in enumerate(chain):
                     gazetteer.parents.setdefault(place, set()).update(p for p in chain[:i] if p != place)
-        gazetteer.names |= set(PROVINCES)
+        gazetteer.names |= _PROVINCE_SET
         for surface, (name, province) in shipped_cities().items():
             gazetteer.names.add(surface)
             if surface != name:
