@@ -74,6 +74,21 @@ class Answer:
         }
 
 
+def book_title(title: str) -> str:
+    """The title between 《》, unless it already is one book title: '《X》' stays, 'X' -> '《X》'."""
+    title = (title or "").strip() or "（无标题）"
+    if title.startswith("《") and title.endswith("》") and title.count("《") == 1:
+        return title
+    return f"《{title}》"
+
+
+def page_label(pages: Sequence[int]) -> str:
+    """A passage's PDF pages as a reader cites them: '第3页', '第3-5页', or '' when it has none."""
+    if not pages:
+        return ""
+    return f"第{pages[0]}页" if pages[0] == pages[-1] else f"第{pages[0]}-{pages[-1]}页"
+
+
 def expiry_note(hit: Hit, today: date | None = None) -> str:
     """'（该文件已于2023-12-31失效）' for a citation of a document no longer in force, else ''."""
     meta = hit.document.meta
@@ -165,12 +180,12 @@ def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] |
     if place:
         text = f"知识库中没有{place}的相关文件，无法根据现有文件作答。"
         if nearest:
-            names = "、".join(f"《{h.document.meta.title}》" for h in nearest)
+            names = "、".join(book_title(h.document.meta.title) for h in nearest)
             text += f"其他地方的相近规定有{names}，仅供参考，不适用于{place}。"
         return text + f"建议向{place}当地的主管部门咨询，或拨打12345政务服务便民热线。"
     text = "知识库中的文件没有涉及这个问题，无法根据现有文件作答。"
     if nearest:
-        names = "、".join(f"《{h.document.meta.title}》" for h in nearest)
+        names = "、".join(book_title(h.document.meta.title) for h in nearest)
         text += f"最接近的文件是{names}，但其中没有找到能回答该问题的内容。"
     candidates = _distinct_documents(hits if relevant is None else relevant, 3)
     issuers = list(dict.fromkeys(h.document.meta.issuer for h in candidates if h.document.meta.issuer))
@@ -323,7 +338,7 @@ class ExtractiveAnswerer:
             n = numbers[hit.passage.id]
             if hit.document.doc_id != current_doc:
                 current_doc = hit.document.doc_id
-                lines.append(f"\n《{hit.document.meta.title}》{_number(hit)}{expiry_note(hit, today)}：")
+                lines.append(f"\n{book_title(hit.document.meta.title)}{_number(hit)}{expiry_note(hit, today)}：")
                 last_label = ""
             label = _section_label(hit)
             prefix = f"{label}：" if label and label != last_label and not text.startswith(label) else ""

@@ -46,7 +46,7 @@ from starlette.datastructures import Headers, MutableHeaders, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .answer import Answer
+from .answer import Answer, book_title, page_label
 from .config import load_settings
 from .index import IndexUnavailable
 from .pipeline import MAX_QUESTION_CHARS, QuestionError
@@ -163,13 +163,12 @@ def reference_text(citations: Sequence[dict[str, Any]]) -> str:
     """The "参考来源" list appended to an OpenAI-style answer: one line per citation."""
     lines = ["参考来源："]
     for c in citations:
-        parts = [f"[{c['n']}] 《{c['title']}》"]
+        parts = [f"[{c['n']}] {book_title(c['title'])}"]
         if c.get("doc_number"):
             parts.append(f"（{c['doc_number']}）")
         details = [" > ".join(c.get("section_path") or [])] if c.get("section_path") else []
         if c.get("pages"):
-            pages = c["pages"]
-            details.append(f"第{pages[0]}页" if len(pages) == 1 else f"第{pages[0]}-{pages[-1]}页")
+            details.append(page_label(c["pages"]))
         if c.get("date"):
             details.append(c["date"])
         if not c.get("in_force", True):

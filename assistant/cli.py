@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .answer import Answer
+from .answer import Answer, book_title, page_label
 from .config import ConfigError, Settings, load_settings
 from .embed import EmbedderError
 from .evaluation import (
@@ -76,12 +76,11 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, no_dense: bool, embe
 
 def _format_source(n: int, hit: dict) -> str:
     where = " > ".join(hit["section_path"]) or "正文"
-    pages = hit["pages"]
-    page = f"，第{pages[0]}页" if len(pages) == 1 else (f"，第{pages[0]}-{pages[-1]}页" if pages else "")
+    page = f"，{page_label(hit['pages'])}" if hit["pages"] else ""
     number = f" {hit['doc_number']}" if hit["doc_number"] else ""
     date = f"（{hit['date']}）" if hit["date"] else ""
     status = "" if hit["in_force"] else (f" [已于{hit['expiry_date']}失效]" if hit.get("expiry_date") else " [已失效]")
-    head = f"[{n}] 《{hit['title']}》{number}{date}{status} — {where}{page}  ({hit['source']})"
+    head = f"[{n}] {book_title(hit['title'])}{number}{date}{status} — {where}{page}  ({hit['source']})"
     return head + "\n    " + hit["text"].replace("\n", "\n    ")
 
 

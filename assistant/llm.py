@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer, Sentence, expiry_note
+from .answer import Answer, Sentence, book_title, expiry_note
 from .config import LLMSettings
 from .index import Index
 from .numbers import numbers_in
@@ -60,7 +60,7 @@ def format_sources(hits: Sequence[Hit], nonce: str, today: date | None = None) -
     blocks = []
     for n, hit in enumerate(hits, start=1):
         meta = hit.document.meta
-        facts = [f"《{meta.title}》"]
+        facts = [book_title(meta.title)]
         if meta.doc_number:
             facts.append(f"文号：{meta.doc_number}")
         if meta.issuer:

@@ -34,7 +34,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from .answer import EXTRACTIVE_NOTE, Answer  # noqa: E402
+from .answer import EXTRACTIVE_NOTE, Answer, book_title, page_label  # noqa: E402
 from .extract import SUPPORTED_SUFFIXES  # noqa: E402
 from .index import IndexUnavailable  # noqa: E402
 from .pipeline import MAX_QUESTION_CHARS, QuestionError  # noqa: E402
@@ -64,14 +64,6 @@ _REASONS = {"upload": "上传文档", "delete": "删除文档", "reindex": "重�
 
 
 # -- rendering (pure functions: tested without a browser) --------------------------------------
-
-
-def book_title(title: str) -> str:
-    """The title between 《》, unless it already is one book title: '《X》' stays, 'X' -> '《X》'."""
-    title = (title or "").strip() or "（无标题）"
-    if title.startswith("《") and title.endswith("》") and title.count("《") == 1:
-        return title
-    return f"《{title}》"
 
 
 def highlight(text: str, terms: set[str], tokenizer: Tokenizer) -> str:
@@ -146,12 +138,6 @@ def render_question(question: str) -> str:
     return '<div class="pq-question">' + "<br>".join(html.escape(line) for line in question.splitlines()) + "</div>"
 
 
-def _pages(pages: Sequence[int]) -> str:
-    if not pages:
-        return ""
-    return f"第{pages[0]}页" if len(pages) == 1 or pages[0] == pages[-1] else f"第{pages[0]}–{pages[-1]}页"
-
-
 def _force(citation: dict[str, Any]) -> tuple[str, str]:
     """(label, css class) of a citation's validity."""
     if citation.get("in_force", True):
@@ -169,7 +155,7 @@ def render_citation(citation: dict[str, Any], answer_no: int, terms: set[str], t
         ("章节", " › ".join(citation.get("section_path") or []) or "（无）"),
     ]
     if citation.get("pages"):
-        rows.append(("页码", _pages(citation["pages"])))
+        rows.append(("页码", page_label(citation["pages"])))
     rows += [
         ("日期", citation.get("date") or "（未注明）"),
         ("发文机关", citation.get("issuer") or "（未注明）"),
@@ -229,7 +215,7 @@ def draft_text(record: dict[str, Any] | None) -> str:
         if c.get("section_path"):
             details.append(" > ".join(c["section_path"]))
         if c.get("pages"):
-            details.append(_pages(c["pages"]))
+            details.append(page_label(c["pages"]))
         if details:
             line += " " + "，".join(details)
         when = c.get("date") or ""

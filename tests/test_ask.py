@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from conftest import settings_for
 
-from assistant.answer import refusal_text
+from assistant.answer import book_title, page_label, refusal_text
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
@@ -327,3 +327,10 @@ def test_a_question_without_chinese_is_asked_for_in_chinese(assistant: PolicyAss
     assert answer.refused and not answer.citations and "请用中文提问" in answer.answer
     mixed = assistant.ask("郑州养狗一年要交多少钱 (dog fee)?")
     assert not mixed.refused and "二百元" in mixed.answer
+
+
+def test_titles_and_pages_are_written_one_way_everywhere() -> None:
+    assert book_title("北京市养犬管理规定") == "《北京市养犬管理规定》"
+    assert book_title("《北京市养犬管理规定》") == "《北京市养犬管理规定》"  # not 《《…》》
+    assert book_title("《意见》政策解读") == "《《意见》政策解读》"
+    assert (page_label([]), page_label([3]), page_label([3, 3]), page_label([3, 5])) == ("", "第3页", "第3页", "第3-5页")
