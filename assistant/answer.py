@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any
 
 from .index import Index
-from .relevance import QueryTerms, SentenceScorer, split_sentences, states_quantity
+from .relevance import QueryTerms, SentenceScorer, split_sentences, states_quantity, wraps_document
 from .retrieve import Hit
 from .tokenize import Tokenizer
 
@@ -109,19 +109,6 @@ def _introduces(hit: Hit, sentence: str, start: int) -> bool:
     return heading or (start == 0 and sentence.endswith(("？", "?")))
 
 
-# The signature of a notice — the issuing body alone on its line, or the date — answers nothing.
-_SIGNATURE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
-                        r"|[\u4e00-\u9fa5（）()\s]{2,40}(?:局|委员会|委|政府|办公室|办公厅|厅|部|中心|院|总局|管委会))$")
-
-# A notice's covering words ("现印发给你们，请认真贯彻执行") and a rule's statement of purpose ("为了……，
-# 制定本办法") are in every document and answer no question, unless it asks why the rule exists.
-_PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:贯彻执行|遵照执行|抓好落实|贯彻落实)|^现将.{0,60}(?:公告|通知)如下"
-                          r"|^特此(?:公告|通知)")
-_PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
-                      r"(?:如下|本(?:办法|规定|条例|细则|方案|意见|措施|实施意见|实施方案|实施细则))[。：:]?$")
-_ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")
-
-
 # "第十一条：16. " or "（三）" before the words: not part of what is said.
 _LIST_MARKER = re.compile(r"^(?:第[一二三四五六七八九十百\d]+条[：:]?)?"
                           r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十\d]{1,3}[、.．](?!\d))?")
@@ -162,7 +149,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
         text = hit.passage.text
         for start, end in split_sentences(text):
             sentence = text[start:end]
-            if quantity is not None and not quantity.search(sentence):
+            if (quantity is not None and not quantity.search(sentence)) or wraps_document(sentence, hit.document.meta.title):
                 continue
             best = max(best, terms.coverage(context + " " + sentence.lower()))
     return best * MISSING_TERM_FACTOR if terms.missing else best
@@ -226,7 +213,6 @@ class ExtractiveAnswerer:
     def select(self, question: str, hits: Sequence[Hit]) -> list[tuple[Hit, int, int, float]]:
         """The sentences to answer with: (hit, start, end, score), in reading order."""
         scorer = SentenceScorer(QueryTerms(self.index, self.tokenizer, question), question)
-        asks_purpose = bool(_ASKS_PURPOSE.search(question))
         candidates: list[tuple[float, int, Hit, int, int]] = []
         for rank, hit in enumerate(hits[: self.max_passages]):
             text = hit.passage.text
@@ -234,8 +220,7 @@ class ExtractiveAnswerer:
             prior = 1.0 / (1.0 + 0.35 * rank)
             for start, end in split_sentences(text):
                 sentence = text[start:end]
-                if _SIGNATURE.match(sentence) or _PROMULGATION.search(sentence) or (
-                        not asks_purpose and _PURPOSE.match(sentence)):
+                if scorer.says_nothing(sentence, hit.document.meta.title):
                     continue
                 score = scorer.score(sentence) + 0.3 * path_cover
                 candidates.append((score * prior, rank, hit, start, end))

@@ -192,6 +192,39 @@ class QueryTerms:
                    if (t in text if t not in forms else any(f in text for f in forms[t]))) / self.total
 
 
+# Words that wrap a document rather than say anything, found in every notice and answering no
+# question: whom it is addressed to ("各区人民政府，市政府各委、办、局："), its 文号 and its title on a
+# line of their own, the covering words ("现将有关事项通知如下", "现印发给你们，请认真贯彻执行"), and
+# its signature (the issuing body alone on its line, or the date).
+_SIGNATURE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+                        r"|[\u4e00-\u9fa5（）()\s]{2,40}(?:局|委员会|委|政府|办公室|办公厅|厅|部|中心|院|总局|管委会))$")
+_ADDRESSEE = re.compile(r"^各[^。：:]{1,200}[：:]$")
+_DOC_NUMBER_LINE = re.compile(r"^[\u4e00-\u9fa5]{1,12}[〔\[［(（]\d{4}[〕\]］)）]\s*\d+\s*号$")
+_PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:组织实施|贯彻执行|遵照执行|抓好落实|贯彻落实)|(?:通知|公告|通告)如下"
+                          r"|^特此(?:公告|通知)")
+# A rule's statement of purpose ("为了……，制定本办法") is in every rule too, and answers only why.
+_PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
+                      r"(?:如下|本(?:办法|规定|条例|细则|方案|意见|措施|实施意见|实施方案|实施细则))[。：:]?$")
+_ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")
+
+
+def wraps_document(sentence: str, title: str = "") -> bool:
+    """Whether ``sentence`` is a notice's wrapping (addressee, 文号, title, covering words, signature).
+
+    Example::
+
+        wraps_document("各省、自治区、直辖市人民政府，国务院各部委、各直属机构：")   # True
+        wraps_document("现将有关事项通知如下：")                               # True
+        wraps_document("具体要求如下：")                                       # False: a list follows
+    """
+    sentence = sentence.strip()
+    if (_SIGNATURE.match(sentence) or _ADDRESSEE.match(sentence) or _DOC_NUMBER_LINE.match(sentence)
+            or _PROMULGATION.search(sentence)):
+        return True
+    words = "".join(sentence.split())
+    return len(words) >= 6 and words in "".join(title.split())
+
+
 _QUOTED = re.compile(r"《[^》]*》")
 
 
@@ -213,6 +246,12 @@ class SentenceScorer:
         if counted:
             self.cues.append(quantity)
         self.cues += stated_thresholds(question)
+        self.asks_purpose = bool(_ASKS_PURPOSE.search(question))
+
+    def says_nothing(self, sentence: str, title: str = "") -> bool:
+        """Whether ``sentence`` cannot answer this question: a document's wrapping
+        (:func:`wraps_document`), or its statement of purpose unless the question asks why."""
+        return wraps_document(sentence, title) or (not self.asks_purpose and bool(_PURPOSE.match(sentence.strip())))
 
     def score(self, sentence: str) -> float:
         value = self.terms.coverage(sentence.lower()) + sum(self.CUE_BONUS for w in self.cues if w.search(sentence))
@@ -220,14 +259,19 @@ class SentenceScorer:
             value *= 0.5  # a bare heading or list marker says little on its own
         return value
 
-    def passage_score(self, text: str, section_path: tuple[str, ...] = ()) -> float:
+    def passage_score(self, text: str, section_path: tuple[str, ...] = (), title: str = "") -> float:
         """The best sentence's score, plus a part for a section heading that matches.
+
+        Sentences that say nothing (:meth:`says_nothing`; ``title`` is the document's) do not count:
+        a notice's opening passage names its whole topic ("……现将2019年元旦、春节……国庆节放假调休日期
+        的具体安排通知如下"), and would otherwise outrank the clause that answers.
 
         A heading that is itself a question (the 问答 of a 政策解读 or an FAQ: "三、在进一步优化算力布局
         方面有哪些意见值得关注?") is matched against the user's question with its quoted document
         names removed, and weighs more: when it matches, the section is the answer.
         """
-        best = max((self.score(text[s:e]) for s, e in split_sentences(text)), default=0.0)
+        best = max((self.score(text[s:e]) for s, e in split_sentences(text)
+                    if not self.says_nothing(text[s:e], title)), default=0.0)
         heading = section_path[-1] if section_path else ""
         if heading.rstrip("…").endswith(("?", "？")):
             return best + self.QUESTION_HEADING_WEIGHT * self.terms.coverage(_QUOTED.sub("", heading).lower())

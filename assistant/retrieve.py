@@ -314,8 +314,8 @@ class HybridRetriever:
         scorer = SentenceScorer(QueryTerms(self.index, self.tokenizer, query), query)
         top = max(h.score for h in hits) or 1.0
         for hit in hits:
-            hit.score = hit.score / top + self.rerank_weight * scorer.passage_score(hit.passage.text,
-                                                                                   hit.passage.section_path)
+            hit.score = hit.score / top + self.rerank_weight * scorer.passage_score(
+                hit.passage.text, hit.passage.section_path, hit.document.meta.title)
         return sorted(hits, key=lambda h: -h.score)
 
 

@@ -17,7 +17,7 @@ from assistant.answer import book_title, page_label, refusal_text
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
-from assistant.relevance import QueryTerms, SentenceScorer, stated_thresholds, states_quantity
+from assistant.relevance import QueryTerms, SentenceScorer, stated_thresholds, states_quantity, wraps_document
 from assistant.synonyms import expansions
 from assistant.tokenize import Tokenizer
 
@@ -69,6 +69,15 @@ DOCUMENTS = {
     + "第六条 古树名木养护补助标准为每株每年 五百 元。\n",
     "wz-ads.md": front("温州市户外广告设施管理条例", "温州市人民代表大会常务委员会", "浙江省温州市", "2020-01-01")
     + "第十七条 大型户外广告设施设置许可有效期最长不超过二年。\n",
+    # A notice whose opening names its whole topic: the clause that answers must outrank it.
+    "holidays.md": front("国务院办公厅关于2031年部分节假日安排的通知", "国务院办公厅", "全国", "2030-11-20")
+    + "国务院办公厅关于2031年部分节假日安排的通知\n\n国办发明电〔2030〕9号\n\n"
+    "各省、自治区、直辖市人民政府，国务院各部委、各直属机构：\n\n"
+    "经国务院批准，现将2031年元旦、春节、清明节、劳动节、端午节、中秋节和国庆节放假调休日期的具体安排通知如下。\n\n"
+    "一、元旦：1月1日放假，与周末连休。\n\n"
+    "二、春节：1月22日至28日放假调休，共7天。1月19日（星期日）、2月8日（星期六）上班。\n\n"
+    "七、国庆节：10月1日至7日放假调休，共7天。9月28日（星期日）、10月11日（星期六）上班。\n\n"
+    "节假日期间，各地区、各部门要妥善安排好值班和安全、保卫等工作。\n\n国务院办公厅\n\n2030年11月20日\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -241,6 +250,26 @@ def test_covering_words_signatures_and_purpose_clauses_are_not_quoted(assistant:
     assert not any("印发给你们" in t or "制定本办法" in t or t in ("某市人民政府", "2023年5月1日") for t in quoted)
     why = assistant.ask("某市为什么要制定停车管理办法？")
     assert any("制定本办法" in s.text for s in why.sentences)  # asked why: the purpose is the answer
+
+
+def test_a_notices_wrapping_is_told_from_what_it_says() -> None:
+    title = "国务院办公厅关于2031年部分节假日安排的通知"
+    for wrapping in ("各省、自治区、直辖市人民政府，国务院各部委、各直属机构：", "国办发明电〔2030〕9号", title,
+                     "经国务院批准，现将2031年元旦、春节和国庆节放假调休日期的具体安排通知如下。",
+                     "《某市停车管理办法》已经市政府同意，现印发给你们，请认真贯彻执行。", "国务院办公厅", "2030年11月20日"):
+        assert wraps_document(wrapping, title), wrapping
+    for saying in ("具体要求如下：", "各区政府应当在每年3月底前报送上一年度的工作情况。",
+                   "七、国庆节：10月1日至7日放假调休，共7天。", "申请人应当提交以下材料："):
+        assert not wraps_document(saying, title), saying
+
+
+def test_the_clause_that_answers_outranks_the_notices_opening(assistant: PolicyAssistant) -> None:
+    answer = assistant.ask("2031年国庆放几天假？前后要补哪几天班？")
+    assert not answer.refused
+    top = answer.passages[0].passage.text
+    assert "10月1日至7日" in top and "通知如下" not in top
+    assert "10月11日" in answer.sentences[0].text
+    assert not any("通知如下" in s.text or "各直属机构" in s.text for s in answer.sentences)
 
 
 def test_a_city_document_is_that_citys_not_its_neighbours(assistant: PolicyAssistant) -> None:
