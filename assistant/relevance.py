@@ -83,8 +83,12 @@ _STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+
 # A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
 # by that unit after a number: "2022年版" is a number, but not how many 项.
 _ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|条|份|家|户|所|钱|元|人|名|分)")
-_ASKS_FEE = re.compile(r"(?:多少|几)[\u4e00-\u9fa5]{0,3}费|费(?:用)?(?:是|要|得|需要)?多少")
-_UNIT_FORMS = {"钱": "元", "人": "人|名", "名": "人|名"}
+# A sum of money asked for by what it is ("交多少工本费", "给多少奖励资金", "补贴能拿多少") is stated in 元,
+# or as a share ("返还50%", "就餐费用的四分之一"); any other number (a date, a count) does not state it.
+_ASKS_MONEY = re.compile(r"(?:多少|几)[\u4e00-\u9fa5]{0,4}?(?:费|奖励|奖金|资金|补贴|补助|经费|资助)"
+                         r"|(?:费|费用|奖励|奖金|资金|补贴|补助|经费|资助)(?:是|要|得|需要|有|能|可以|给|发|拿|领|到|补|报销|返还|奖)*多少")
+_MONEY = "元|%|％"
+_UNIT_FORMS = {"钱": _MONEY, "元": _MONEY, "人": "人|名", "名": "人|名"}
 # A whole number, not the tail of an ordinal: "第十二条" states no count of 条.
 _NUMERAL = r"(?<![第\d.零一二两三四五六七八九十百千万亿])(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
 
@@ -100,10 +104,10 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
     if not _ASKS_QUANTITY.search(question):
         return None
     units = dict.fromkeys(_UNIT_FORMS.get(u, u) for u in _ASKS_UNIT.findall(question))  # 多少件…多少条
-    if _ASKS_FEE.search(question):
-        units["元"] = None  # 交多少工本费: a fee is stated in 元
+    if _ASKS_MONEY.search(question):
+        units[_MONEY] = None
     if units:
-        return re.compile(_NUMERAL + f"(?:{'|'.join(units)})")
+        return re.compile(_NUMERAL + f"(?:{'|'.join(units)})" + ("|分之" if _MONEY in units else ""))
     return _STATES_QUANTITY
 
 
@@ -239,7 +243,7 @@ class SentenceScorer:
         self.terms = terms
         quantity = states_quantity(question)
         counted = quantity is not None and quantity is not _STATES_QUANTITY  # asked in a unit: 多少件
-        money = counted and quantity.search("1元") is not None  # ... and that unit is 元
+        money = counted and quantity.search("1元") is not None  # ... and that unit is money
         # "多少件": a sentence stating "21 件" is what it asks for, and one stating "0 元" is not.
         self.cues = [wanted for asks, wanted in CUES
                      if asks.search(question) and not (counted and not money and wanted is _AMOUNT_CUE)]

@@ -78,6 +78,9 @@ DOCUMENTS = {
     "二、春节：1月22日至28日放假调休，共7天。1月19日（星期日）、2月8日（星期六）上班。\n\n"
     "七、国庆节：10月1日至7日放假调休，共7天。9月28日（星期日）、10月11日（星期六）上班。\n\n"
     "节假日期间，各地区、各部门要妥善安排好值班和安全、保卫等工作。\n\n国务院办公厅\n\n2030年11月20日\n",
+    "cases.md": front("某区关于征集数字经济典型案例的通知", "某区数据局", "某区", "2031-02-08")
+    + "一、入选案例将在全区推广，并推荐参加全国典型案例评选。\n\n"
+    "二、申报单位请于2031年3月11日前报送典型案例申报书，篇幅控制在3000字以内。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -119,6 +122,14 @@ def test_a_city_no_document_covers_is_refused_not_answered_from_another_city(ass
     assert "二百元" in zhengzhou.answer
 
 
+def test_an_award_asked_for_needs_a_sum_stated(assistant: PolicyAssistant) -> None:
+    # The notice asks for 3000 characters by a date, and never names a sum for the chosen cases.
+    award = assistant.ask("某区的案例入选了典型案例，政府会给多少奖励资金？")
+    assert award.refused
+    deadline = assistant.ask("某区典型案例的申报书最晚哪天交？")
+    assert not deadline.refused and "3月11日" in deadline.answer
+
+
 def test_a_count_in_its_own_unit_needs_that_unit_stated(assistant: PolicyAssistant) -> None:
     # The notice names its 2022 list but never says how many certificates it cancels.
     count = assistant.ask("2022年版的取消证明目录一共取消了多少项证明？")
@@ -139,6 +150,11 @@ def test_states_quantity_reads_the_unit_asked_for() -> None:
     assert people is not None and people.search("招收20名")
     fee = states_quantity("社保卡补办要交多少工本费？")  # a fee is an amount of money
     assert fee is not None and fee.search("工本费20元") and not fee.search("16周岁以上的申领人")
+    award = states_quantity("案例入选了，政府会给多少奖励资金？")  # so is an award, or a subsidy
+    assert award is not None and award.search("给予最高50万元奖励") and award.search("按投资额的30%给予补助")
+    assert not award.search("2024年3月11日前报送3000字以内的申报书")
+    share = states_quantity("长者饭堂吃饭，就餐补贴能补多少？")
+    assert share is not None and share.search("每次就餐费用的四分之一") and not share.search("60周岁以上的老年人")
     both = states_quantity("受理了多少件申请？公开了多少条信息？")
     assert both is not None and both.search("受理申请 21 件") and both.search("公开信息 1136 条")
     assert not both.search("依照第十二条规定") and not both.search("第三十件")  # ordinals count nothing
