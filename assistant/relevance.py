@@ -136,7 +136,7 @@ def stated_thresholds(question: str) -> list[re.Pattern[str]]:
 
 # How a question asks, not what it is about: rare in documents, so an IDF weight would make them
 # the question's heaviest terms ("多长" outweighing "遛狗").
-QUESTION_WORDS = frozenset("多长 多久 多大 多高 多远 多重 多宽 多深 几个 几次 几天 几年 几岁 什么样 怎么办 咋办 咋 啥 "
+QUESTION_WORDS = frozenset("多长 多长时间 长时间 多久 多大 多高 多远 多重 多宽 多深 几个 几次 几天 几年 几岁 什么样 怎么办 咋办 咋 啥 "
                            "啥时候 什么时候 哪天 为啥 干嘛 行吗 可以吗 对吗 是吗 么".split())
 
 

@@ -57,7 +57,8 @@ DOCUMENTS = {
     + "各区人民政府：\n\n《某市停车管理办法》已经市政府同意，现印发给你们，请认真贯彻执行。\n\n某市人民政府\n\n"
     "2023年5月1日\n\n第一条 为了规范停车管理，结合本市实际，制定本办法。\n\n"
     "第十一条 停车人应当在离开停车泊位后三十日内补缴停车费。\n\n"
-    "第十二条 逾期未补缴停车费的，由交通管理部门处一百元罚款。\n",
+    "第十二条 逾期未补缴停车费的，由交通管理部门处一百元罚款。\n\n"
+    "第十三条 车辆不得长时间占用道路停车泊位，影响其他车辆停放。\n",
     "jinan-traffic.md": front("济南市道路交通安全条例", "济南市人民代表大会常务委员会", "山东省", "2015-04-01")
     + "第四十条 乘坐家庭乘用车时，未满十周岁未成年人应当坐后排座椅，未满四周岁儿童应当使用儿童安全座椅。\n",
     "liaocheng-traffic.md": front("聊城市道路交通安全条例", "聊城市人民代表大会常务委员会", "山东省", "2018-01-01")
@@ -203,6 +204,9 @@ def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> No
     assert expansions("我想养狗") == [("养狗", ("养犬",))]  # the longest spoken word, not 狗 inside it
     terms = QueryTerms(assistant.index, Tokenizer(), "遛狗的绳子有多长？")
     assert terms.coverage("携犬出户时，应当束犬链") == pytest.approx(1.0)
+    # "多长时间" is how a deadline is asked, whole or cut by the segmenter into 长时间 and 时间.
+    deadline = QueryTerms(assistant.index, Tokenizer(), "停车费多长时间内要补缴？")
+    assert not {"多长时间", "长时间"} & set(deadline.weights) and "补缴" in deadline.weights
     assert 0 < terms.coverage("犬只死亡的，应当深埋") < 1
     answer = assistant.ask("遛狗的绳子最长能多长？")
     assert not answer.refused
@@ -365,6 +369,9 @@ def test_evidence_terms_leave_out_how_it_asks_and_where(assistant: PolicyAssista
     terms.drop_places({"郑州", "河南"})
     assert not any(t.startswith("郑州") for t in terms.weights)
     assert terms.coverage("携犬出户时，应当束犬链") == pytest.approx(1.0)
+    # "多长时间" is how a deadline is asked, whole or cut by the segmenter into 长时间 and 时间.
+    deadline = QueryTerms(assistant.index, Tokenizer(), "停车费多长时间内要补缴？")
+    assert not {"多长时间", "长时间"} & set(deadline.weights) and "补缴" in deadline.weights
 
 
 def test_a_question_without_chinese_is_asked_for_in_chinese(assistant: PolicyAssistant) -> None:
