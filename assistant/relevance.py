@@ -204,6 +204,9 @@ _SIGNATURE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
                         r"|[\u4e00-\u9fa5（）()\s]{2,40}(?:局|委员会|委|政府|办公室|办公厅|厅|部|中心|院|总局|管委会))$")
 _ADDRESSEE = re.compile(r"^各[^。：:]{1,200}[：:]$")
 _DOC_NUMBER_LINE = re.compile(r"^[\u4e00-\u9fa5]{1,12}[〔\[［(（]\d{4}[〕\]］)）]\s*\d+\s*号$")
+# The list of attachments under a notice names them and no more ("附件：1.申请表"); an attachment whose
+# words follow on the same line ("附件：应急救援专用号牌分为……两种，……") says something.
+_ATTACHMENT_LINE = re.compile(r"^附件\s*\d*\s*[:：][^，,。；;]{0,60}$")
 _PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:组织实施|贯彻执行|遵照执行|抓好落实|贯彻落实)|(?:通知|公告|通告)如下"
                           r"|^特此(?:公告|通知)")
 # A rule's statement of purpose ("为了……，制定本办法") is in every rule too, and answers only why.
@@ -213,7 +216,8 @@ _ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")
 
 
 def wraps_document(sentence: str, title: str = "") -> bool:
-    """Whether ``sentence`` is a notice's wrapping (addressee, 文号, title, covering words, signature).
+    """Whether ``sentence`` is a notice's wrapping (addressee, 文号, title, covering words, attachment
+    list, signature).
 
     Example::
 
@@ -223,7 +227,7 @@ def wraps_document(sentence: str, title: str = "") -> bool:
     """
     sentence = sentence.strip()
     if (_SIGNATURE.match(sentence) or _ADDRESSEE.match(sentence) or _DOC_NUMBER_LINE.match(sentence)
-            or _PROMULGATION.search(sentence)):
+            or _ATTACHMENT_LINE.match(sentence) or _PROMULGATION.search(sentence)):
         return True
     words = "".join(sentence.split())
     return len(words) >= 6 and words in "".join(title.split())
