@@ -88,6 +88,10 @@ _ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|条|份|家|户|所|钱|元|人
 _ASKS_MONEY = re.compile(r"(?:多少|几)[\u4e00-\u9fa5]{0,4}?(?:费|奖励|奖金|资金|补贴|补助|经费|资助)"
                          r"|(?:费|费用|奖励|奖金|资金|补贴|补助|经费|资助)(?:是|要|得|需要|有|能|可以|给|发|拿|领|到|补|报销|返还|奖)*多少")
 _MONEY = "元|%|％"
+# How often ("多久组织一次演练", "几年检查一次") is stated by a period, often without a number: "每学年".
+_ASKS_FREQUENCY = re.compile(r"(?:多久|多长时间|几[年月天周]|多少[年天])[\u4e00-\u9fa5]{0,8}?一次|频次|频率|隔多久")
+_STATES_FREQUENCY = re.compile(_STATES_QUANTITY.pattern
+                               + r"|每(?:[一二两三四五六七八九十\d]+个?)?(?:学年|学期|年度|年|季度|季|月|周|星期|日|天)|定期")
 _UNIT_FORMS = {"钱": _MONEY, "元": _MONEY, "人": "人|名", "名": "人|名"}
 # A whole number, not the tail of an ordinal: "第十二条" states no count of 条.
 _NUMERAL = r"(?<![第\d.零一二两三四五六七八九十百千万亿])(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
@@ -108,7 +112,7 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
         units[_MONEY] = None
     if units:
         return re.compile(_NUMERAL + f"(?:{'|'.join(units)})" + ("|分之" if _MONEY in units else ""))
-    return _STATES_QUANTITY
+    return _STATES_FREQUENCY if _ASKS_FREQUENCY.search(question) else _STATES_QUANTITY
 
 
 # A quantity the asker states about themselves ("干了6年", "持股20%", "还剩8个月"), not a
@@ -136,7 +140,7 @@ def stated_thresholds(question: str) -> list[re.Pattern[str]]:
 
 # How a question asks, not what it is about: rare in documents, so an IDF weight would make them
 # the question's heaviest terms ("多长" outweighing "遛狗").
-QUESTION_WORDS = frozenset("多长 多长时间 长时间 多久 多大 多高 多远 多重 多宽 多深 几个 几次 几天 几年 几岁 什么样 怎么办 咋办 咋 啥 "
+QUESTION_WORDS = frozenset("多长 多长时间 长时间 多久 找 多大 多高 多远 多重 多宽 多深 几个 几次 几天 几年 几岁 什么样 怎么办 咋办 咋 啥 "
                            "啥时候 什么时候 哪天 为啥 干嘛 行吗 可以吗 对吗 是吗 么".split())
 
 
@@ -246,7 +250,7 @@ class SentenceScorer:
     def __init__(self, terms: QueryTerms, question: str) -> None:
         self.terms = terms
         quantity = states_quantity(question)
-        counted = quantity is not None and quantity is not _STATES_QUANTITY  # asked in a unit: 多少件
+        counted = quantity is not None and quantity not in (_STATES_QUANTITY, _STATES_FREQUENCY)  # asked in a unit: 多少件
         money = counted and quantity.search("1元") is not None  # ... and that unit is money
         # "多少件": a sentence stating "21 件" is what it asks for, and one stating "0 元" is not.
         self.cues = [wanted for asks, wanted in CUES

@@ -82,6 +82,8 @@ DOCUMENTS = {
     "cases.md": front("某区关于征集数字经济典型案例的通知", "某区数据局", "某区", "2031-02-08")
     + "一、入选案例将在全区推广，并推荐参加全国典型案例评选。\n\n"
     "二、申报单位请于2031年3月11日前报送典型案例申报书，篇幅控制在3000字以内。\n",
+    "drills.md": front("某市防震减灾条例", "某市人民代表大会常务委员会", "某市", "2010-10-12")
+    + "第二十三条 学校应当将防震减灾知识作为学生安全教育的内容，每学年组织开展地震紧急疏散演练活动。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -138,6 +140,16 @@ def test_a_count_in_its_own_unit_needs_that_unit_stated(assistant: PolicyAssista
     rule = assistant.ask("已经取消的证明，部门还能再向群众索要吗？")
     assert not rule.refused
     assert sources(rule)[0] == "certificates.md" and "不得再向企业和群众索要" in rule.answer
+
+
+def test_how_often_is_stated_by_a_period_without_a_number(assistant: PolicyAssistant) -> None:
+    often = assistant.ask("孩子在某市上学，学校多久得组织一次地震疏散演练？")
+    assert not often.refused and "每学年" in often.answer
+    # A length asked for is still a number the clause does not state.
+    assert assistant.ask("某市学校的地震疏散演练每次要搞多少分钟？").refused
+    frequency = states_quantity("多久组织一次演练？")
+    assert frequency is not None and frequency.search("每学年组织开展") and frequency.search("每2年检查1次")
+    assert not frequency.search("组织开展地震紧急疏散演练活动")
 
 
 def test_states_quantity_reads_the_unit_asked_for() -> None:
