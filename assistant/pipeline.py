@@ -122,7 +122,7 @@ class PolicyAssistant:
             return query, hits, 0.0
         # A follow-up ("那杭州呢？") is judged, and answered, as the standalone question it stands for.
         terms = QueryTerms(self.index, self.extractive.tokenizer, query)
-        terms.drop_places(self.retriever.gazetteer.places_in(query))
+        terms.drop_places(self.retriever.gazetteer.places_in(query)).discount_everyday_words()
         strength = evidence_strength(terms, self.in_place(query, hits), query)
         return query, hits, strength
 

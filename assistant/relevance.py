@@ -15,6 +15,8 @@ Example::
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 
 from .bm25 import idf
 from .index import Index
@@ -144,6 +146,16 @@ QUESTION_WORDS = frozenset("多长 多长时间 长时间 多久 找 多大 多�
                            "啥时候 什么时候 哪天 为啥 干嘛 行吗 可以吗 对吗 是吗 么".split())
 
 
+EVERYDAY_WORDS_FILE = Path(__file__).with_name("data") / "everyday_words.txt"
+
+
+@cache
+def everyday_words() -> frozenset[str]:
+    """The most common words of general Chinese (``data/everyday_words.txt``)."""
+    lines = EVERYDAY_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
 class QueryTerms:
     """The question's terms with rarity weights (BM25 IDF from the index)."""
 
@@ -187,6 +199,19 @@ class QueryTerms:
         for term in list(self.weights):
             if any(term in name for name in spelled):  # 郑州, 郑州市, and the segmenter's 州市
                 del self.weights[term]
+        self.total = sum(self.weights.values()) or 1.0
+        return self
+
+    def discount_everyday_words(self, factor: float = 0.5) -> QueryTerms:
+        """Weigh the words of everyday speech (:func:`everyday_words`: 一直, 准备, 今年, 公司) at
+        ``factor`` of their weight. Rare in policy documents, they carry a high IDF, so a question
+        told with a story ("我们公司今年准备……一直……") looked uncovered by the very clause that answers
+        it. Used for the refusal test; the rerank keeps full weights (measured: README, "Refusals").
+        Returns ``self``."""
+        common = everyday_words()
+        for term in self.weights:
+            if term in common:
+                self.weights[term] *= factor
         self.total = sum(self.weights.values()) or 1.0
         return self
 

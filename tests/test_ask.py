@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from conftest import settings_for
 
-from assistant.answer import book_title, page_label, refusal_text
+from assistant.answer import book_title, evidence_strength, page_label, refusal_text
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
@@ -84,6 +84,8 @@ DOCUMENTS = {
     "二、申报单位请于2031年3月11日前报送典型案例申报书，篇幅控制在3000字以内。\n",
     "drills.md": front("某市防震减灾条例", "某市人民代表大会常务委员会", "某市", "2010-10-12")
     + "第二十三条 学校应当将防震减灾知识作为学生安全教育的内容，每学年组织开展地震紧急疏散演练活动。\n",
+    "hiring.md": front("某市关于做好今年企业用工服务的通知", "某市人力资源和社会保障局", "某市", "2031-03-01")
+    + "一、各公司要准备好今年的用工计划，一直没有签订劳动合同的，应当及时签订。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -386,6 +388,24 @@ def test_evidence_terms_leave_out_how_it_asks_and_where(assistant: PolicyAssista
     # "多长时间" is how a deadline is asked, whole or cut by the segmenter into 长时间 and 时间.
     deadline = QueryTerms(assistant.index, Tokenizer(), "停车费多长时间内要补缴？")
     assert not {"多长时间", "长时间"} & set(deadline.weights) and "补缴" in deadline.weights
+
+
+def test_a_question_told_as_a_story_is_judged_by_what_it_asks(assistant: PolicyAssistant) -> None:
+    question = "公司今年一直准备裁人，我要是没有了工作，失业保险费要交满多久才能领？"
+    query, hits, strength = assistant.retrieve(question)
+    full = QueryTerms(assistant.index, Tokenizer(), query)
+    assert {"公司", "今年", "一直", "准备"} <= set(full.weights)
+    discounted = QueryTerms(assistant.index, Tokenizer(), query).discount_everyday_words()
+    for term, weight in full.weights.items():
+        everyday = term in ("公司", "今年", "一直", "准备", "没有", "工作")
+        assert discounted.weights[term] == pytest.approx(weight * (0.5 if everyday else 1.0)), term
+    assert "失业保险费" in full.weights or "失业" in full.weights
+    # The refusal test weighs the story's everyday words at half: the answering clause covers more.
+    assert strength == pytest.approx(evidence_strength(discounted, hits, query))
+    assert strength > evidence_strength(full, hits, query) + 0.1
+    assert "累计缴纳失业保险费满1年" in assistant.ask(question).answer
+    # No blanket pass: a story about what no document covers is still refused.
+    assert assistant.ask("我们公司今年一直准备给员工发过节费，每人最多能发多少钱？").refused
 
 
 def test_a_question_without_chinese_is_asked_for_in_chinese(assistant: PolicyAssistant) -> None:
