@@ -227,7 +227,8 @@ class QueryTerms:
 
 # Words that wrap a document rather than say anything, found in every notice and answering no
 # question: whom it is addressed to ("各区人民政府，市政府各委、办、局："), its 文号 and its title on a
-# line of their own, the covering words ("现将有关事项通知如下", "现印发给你们，请认真贯彻执行"), and
+# line of their own, the covering words ("现将有关事项通知如下", "现印发给你们，请认真贯彻执行",
+# "现就……提出以下实施意见"), and
 # its signature (the issuing body alone on its line, or the date).
 _SIGNATURE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
                         r"|[\u4e00-\u9fa5（）()\s]{2,40}(?:局|委员会|委|政府|办公室|办公厅|厅|部|中心|院|总局|管委会))$")
@@ -237,7 +238,7 @@ _DOC_NUMBER_LINE = re.compile(r"^[\u4e00-\u9fa5]{1,12}[〔\[［(（]\d{4}[〕\]�
 # words follow on the same line ("附件：应急救援专用号牌分为……两种，……") says something.
 _ATTACHMENT_LINE = re.compile(r"^附件\s*\d*\s*[:：][^，,。；;]{0,60}$")
 _PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:组织实施|贯彻执行|遵照执行|抓好落实|贯彻落实)|(?:通知|公告|通告)如下"
-                          r"|^特此(?:公告|通知)")
+                          r"|(?:提出|制定)(?:以下|如下)(?:实施|若干|指导)?(?:意见|措施|方案)[。：:]?$|^特此(?:公告|通知)")
 # A rule's statement of purpose ("为了……，制定本办法") is in every rule too, and answers only why.
 _PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
                       r"(?:如下|本(?:办法|规定|条例|细则|方案|意见|措施|实施意见|实施方案|实施细则))[。：:]?$")
