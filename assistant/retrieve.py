@@ -147,6 +147,9 @@ class HybridRetriever:
     year_boost: float = 1.2  # passages of a document whose title names a year the question names
     rerank_depth: int = 30  # fused candidates the rerank stage reorders
     rerank_weight: float = 0.3  # weight of the best sentence's relevance against the fused score
+    # ... when only BM25 ranks (an index without vectors, or dense weighed 0): its rank alone says
+    # less than BM25 and dense fused, so the sentence relevance weighs more (README, "Retrieval").
+    lexical_rerank_weight: float = 0.5
     reranker: Any | None = None  # optional cross-encoder (embed.CrossEncoderReranker)
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
 
@@ -309,12 +312,14 @@ class HybridRetriever:
             for hit, score in zip(hits, scores):
                 hit.score = float(score)
             return sorted(hits, key=lambda h: -h.score)
-        if self.rerank_weight <= 0:
+        dense = self.index.dense is not None and self.embedder is not None and self.weights.get("dense", 1.0) > 0
+        weight = self.rerank_weight if dense else self.lexical_rerank_weight
+        if weight <= 0:
             return hits
         scorer = SentenceScorer(QueryTerms(self.index, self.tokenizer, query), query)
         top = max(h.score for h in hits) or 1.0
         for hit in hits:
-            hit.score = hit.score / top + self.rerank_weight * scorer.passage_score(
+            hit.score = hit.score / top + weight * scorer.passage_score(
                 hit.passage.text, hit.passage.section_path, hit.document.meta.title)
         return sorted(hits, key=lambda h: -h.score)
 

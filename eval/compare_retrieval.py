@@ -29,7 +29,7 @@ def evaluate(retriever: HybridRetriever, questions, spans, weights: dict[str, fl
              rerank_weight: float | None = None) -> tuple[dict, float]:
     retriever.weights = weights
     if rerank_weight is not None:
-        retriever.rerank_weight = rerank_weight
+        retriever.rerank_weight = retriever.lexical_rerank_weight = rerank_weight
     scores = RetrievalScores()
     latencies = []
     for q in questions:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         retriever = HybridRetriever(index)
         default_weights, default_rerank = dict(retriever.weights), retriever.rerank_weight
         # (weights, rerank weight): each retriever alone, equal-weight RRF, and the shipped default.
-        variants = {"bm25 + rerank": ({"bm25": 1.0, "dense": 0.0}, default_rerank)}
+        variants = {"bm25 + rerank": ({"bm25": 1.0, "dense": 0.0}, retriever.lexical_rerank_weight)}
         if index.has_dense:
             variants["dense, no rerank"] = ({"bm25": 0.0, "dense": 1.0}, 0.0)
             variants["dense + rerank"] = ({"bm25": 0.0, "dense": 1.0}, default_rerank)

@@ -408,6 +408,19 @@ def test_a_question_told_as_a_story_is_judged_by_what_it_asks(assistant: PolicyA
     assert assistant.ask("我们公司今年一直准备给员工发过节费，每人最多能发多少钱？").refused
 
 
+def test_without_vectors_the_sentence_rerank_weighs_more(assistant: PolicyAssistant) -> None:
+    retriever = assistant.retriever
+    assert retriever.index.dense is None  # this index is BM25 only
+    question = "某市停车费逾期多少天内要补缴？"
+
+    def order(**weights: float) -> list[int]:
+        return [h.passage.id for h in replace(retriever, **weights).search(question)]
+
+    # Only the lexical weight applies here, and it changes BM25's order; the dense-index one does not.
+    assert order() == order(rerank_weight=0.0) == order(rerank_weight=0.9)
+    assert order() != order(lexical_rerank_weight=0.0)
+
+
 def test_a_question_without_chinese_is_asked_for_in_chinese(assistant: PolicyAssistant) -> None:
     answer = assistant.ask("How much is the dog fee in Zhengzhou per year?")
     assert answer.refused and not answer.citations and "请用中文提问" in answer.answer
