@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .bm25 import idf
@@ -245,6 +245,7 @@ _PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
 _ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")
 
 
+@lru_cache(maxsize=1 << 16)  # the rerank asks about the same candidate passages' sentences again and again
 def wraps_document(sentence: str, title: str = "") -> bool:
     """Whether ``sentence`` is a notice's wrapping (addressee, 文号, title, covering words, attachment
     list, signature).
@@ -308,8 +309,9 @@ class SentenceScorer:
         方面有哪些意见值得关注?") is matched against the user's question with its quoted document
         names removed, and weighs more: when it matches, the section is the answer.
         """
-        best = max((self.score(text[s:e]) for s, e in split_sentences(text)
-                    if not self.says_nothing(text[s:e], title)), default=0.0)
+        # Best first, so that only the sentences that would win are asked whether they say anything.
+        scored = sorted(((self.score(text[s:e]), s, e) for s, e in split_sentences(text)), reverse=True)
+        best = next((value for value, s, e in scored if not self.says_nothing(text[s:e], title)), 0.0)
         heading = section_path[-1] if section_path else ""
         if heading.rstrip("…").endswith(("?", "？")):
             return best + self.QUESTION_HEADING_WEIGHT * self.terms.coverage(_QUOTED.sub("", heading).lower())
