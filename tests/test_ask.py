@@ -86,6 +86,11 @@ DOCUMENTS = {
     + "第二十三条 学校应当将防震减灾知识作为学生安全教育的内容，每学年组织开展地震紧急疏散演练活动。\n",
     "hiring.md": front("某市关于做好今年企业用工服务的通知", "某市人力资源和社会保障局", "某市", "2031-03-01")
     + "一、各公司要准备好今年的用工计划，一直没有签订劳动合同的，应当及时签订。\n",
+    "data-service.md": front("某市数据服务管理办法", "某市数据局", "某市", "2031-05-01")
+    + "第二条 利用数据技术向本市公众提供数据服务的，适用本办法。\n\n"
+    "第九条 数据服务提供者应当在服务上线前完成数据安全评估，并向市数据局备案。\n\n"
+    "第十二条 数据服务提供者应当建立投诉举报机制，及时处理公众的投诉举报。\n\n"
+    "第十五条 数据服务提供者应当加强内部管理，及时向公众公开平台服务规则。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -419,6 +424,13 @@ def test_without_vectors_the_sentence_rerank_weighs_more(assistant: PolicyAssist
     # Only the lexical weight applies here, and it changes BM25's order; the dense-index one does not.
     assert order() == order(rerank_weight=0.0) == order(rerank_weight=0.9)
     assert order() != order(lexical_rerank_weight=0.0)
+
+
+def test_whether_a_rule_applies_is_read_from_its_scope_clause(assistant: PolicyAssistant) -> None:
+    scope = assistant.ask("我们公司的数据平台只给内部员工用，不对公众开放，也得按某市那个数据服务管理办法管吗？")
+    assert not scope.refused and "适用本办法" in scope.sentences[0].text
+    duty = assistant.ask("某市的数据服务上线前，服务提供者要先做什么？")
+    assert "上线前完成数据安全评估" in duty.sentences[0].text
 
 
 def test_a_question_without_chinese_is_asked_for_in_chinese(assistant: PolicyAssistant) -> None:
