@@ -241,7 +241,9 @@ _DOC_NUMBER_LINE = re.compile(r"^[\u4e00-\u9fa5]{1,12}[〔\[［(（]\d{4}[〕\]�
 # The list of attachments under a notice names them and no more ("附件：1.申请表"); an attachment whose
 # words follow on the same line ("附件：应急救援专用号牌分为……两种，……") says something.
 _ATTACHMENT_LINE = re.compile(r"^附件\s*\d*\s*[:：][^，,。；;]{0,60}$")
-_PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:组织实施|贯彻执行|遵照执行|抓好落实|贯彻落实)|(?:通知|公告|通告)如下"
+# "……公告如下：" ends its sentence; where the first item runs on in the same sentence ("……公告如下： 一、自
+# 2014年9月1日至2017年12月31日，……免征车辆购置税。"), the sentence says something.
+_PROMULGATION = re.compile(r"印发给你们|请(?:认真)?(?:组织实施|贯彻执行|遵照执行|抓好落实|贯彻落实)|(?:通知|公告|通告)如下[。：:]?$"
                           r"|(?:提出|制定)(?:以下|如下)(?:实施|若干|指导)?(?:意见|措施|方案)[。：:]?$|^特此(?:公告|通知)")
 # A rule's statement of purpose ("为了……，制定本办法") is in every rule too, and answers only why.
 _PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"

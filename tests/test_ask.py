@@ -300,7 +300,9 @@ def test_a_notices_wrapping_is_told_from_what_it_says() -> None:
         assert wraps_document(wrapping, title), wrapping
     for saying in ("具体要求如下：", "各区政府应当在每年3月底前报送上一年度的工作情况。",
                    "七、国庆节：10月1日至7日放假调休，共7天。", "申请人应当提交以下材料：",
-                   "附件：专用号牌分为汽车号牌和摩托车号牌两种，汽车号牌每副两只。", "当事人可以提出以下异议："):
+                   "附件：专用号牌分为汽车号牌和摩托车号牌两种，汽车号牌每副两只。", "当事人可以提出以下异议：",
+                   # The first item run on after the covering words is said, not wrapping.
+                   "现将有关事项公告如下： 一、自2031年9月1日至2033年12月31日，对购置的新能源汽车免征车辆购置税。"):
         assert not wraps_document(saying, title), saying
 
 
