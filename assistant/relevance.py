@@ -232,8 +232,7 @@ class QueryTerms:
 # Words that wrap a document rather than say anything, found in every notice and answering no
 # question: whom it is addressed to ("各区人民政府，市政府各委、办、局："), its 文号 and its title on a
 # line of their own, the covering words ("现将有关事项通知如下", "现印发给你们，请认真贯彻执行",
-# "现就……提出以下实施意见"), and
-# its signature (the issuing body alone on its line, or the date).
+# "现就……提出以下实施意见"), and its signature (the issuing body alone on its line, or the date).
 _SIGNATURE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
                         r"|[\u4e00-\u9fa5（）()\s]{2,40}(?:局|委员会|委|政府|办公室|办公厅|厅|部|中心|院|总局|管委会))$")
 _ADDRESSEE = re.compile(r"^各[^。：:]{1,200}[：:]$")
