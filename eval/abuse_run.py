@@ -39,10 +39,8 @@ from pathlib import Path
 
 import httpx
 
-from assistant.evaluation import percentile
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serve import Sample, run_clients, served  # noqa: E402
+from bench_serve import Sample, check_lines, latency_cells, run_clients, served  # noqa: E402
 from load_during_ingest import write_initial_corpus  # noqa: E402
 
 PORTAL = "https://portal.example.gov.cn"
@@ -244,12 +242,10 @@ def report(run: AbuseRun) -> str:
                  + f" | {other} |")
     ok = [s.seconds * 1000 for s in run.legit if s.error is None]
     share = 100.0 * len(ok) / len(run.legit) if run.legit else 0.0
-    lat = (f"{percentile(ok, 50):.0f} | {percentile(ok, 95):.0f} | {max(ok):.0f}" if ok else "- | - | -")
     lines += ["", "| legitimate client | requests | success | p50 ms | p95 ms | max ms |",
               "| --- | --- | --- | --- | --- | --- |",
-              f"| {LEGIT_ADDRESS}, {KEY} from {PORTAL} | {len(run.legit)} | {share:.1f}% | {lat} |", ""]
-    for name, passed, detail in run.checks:
-        lines.append(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
+              f"| {LEGIT_ADDRESS}, {KEY} from {PORTAL} | {len(run.legit)} | {share:.1f}% | {latency_cells(ok)} |", ""]
+    lines += check_lines(run.checks)
     return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +107,16 @@ class Sample:
     @property
     def seconds(self) -> float:
         return self.ended - self.started
+
+
+def latency_cells(ms: Sequence[float]) -> str:
+    """Markdown cells "p50 | p95 | max" of latencies in milliseconds, or dashes when there are none."""
+    return f"{percentile(ms, 50):.0f} | {percentile(ms, 95):.0f} | {max(ms):.0f}" if ms else "- | - | -"
+
+
+def check_lines(checks: Sequence[tuple[str, bool, str]]) -> list[str]:
+    """A report's checks, one "PASS  name: detail" (or FAIL) line each."""
+    return [f"{'PASS' if passed else 'FAIL'}  {name}: {detail}" for name, passed, detail in checks]
 
 
 def run_clients(clients: int, send: Callable[[httpx.Client, int, int], httpx.Response], *, deadline: float,

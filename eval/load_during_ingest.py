@@ -41,11 +41,9 @@ from typing import Any
 
 import httpx
 
-from assistant.evaluation import percentile
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fault_trials  # noqa: E402
-from bench_serve import REPO, Sample, load_questions, run_clients, served  # noqa: E402
+from bench_serve import REPO, Sample, check_lines, latency_cells, load_questions, run_clients, served  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 SEED = REPO / "corpus" / "hebei-compute-ai-opinion-interpretation-2024.md"
@@ -365,11 +363,7 @@ def report(trial: Trial) -> str:
     for label, samples in _phase_rows(trial):
         good = [s.seconds * 1000 for s in samples if s.error is None]
         cite_new = sum(1 for s in samples if s.error is None and s.info[2] - trial.old_sources)
-        if good:
-            lat = f"{percentile(good, 50):.0f} | {percentile(good, 95):.0f} | {max(good):.0f}"
-        else:
-            lat = "- | - | -"
-        lines.append(f"| {label} | {len(samples)} | {len(samples) - len(good)} | {lat} | {cite_new} |")
+        lines.append(f"| {label} | {len(samples)} | {len(samples) - len(good)} | {latency_cells(good)} | {cite_new} |")
     last_old, first_new = switch_bounds(trial)
     if trial.ingest:
         lines += ["", f"ingest (in the server, {trial.ingest.get('seconds', '?')} s by its own clock): "
@@ -380,8 +374,7 @@ def report(trial: Trial) -> str:
                      f"{last_old - trial.started:.2f} s and {first_new - trial.started:.2f} s "
                      f"({len(trial.polls)} /healthz polls)")
     lines.append("")
-    for name, passed, detail in trial.checks:
-        lines.append(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
+    lines += check_lines(trial.checks)
     return "\n".join(lines)
 
 
