@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any
 
 from .index import Index
-from .relevance import QueryTerms, SentenceScorer, split_sentences, states_quantity, wraps_document
+from .relevance import QueryTerms, SentenceScorer, named_years, split_sentences, states_quantity, wraps_document
 from .retrieve import Hit
 from .tokenize import Tokenizer
 
@@ -132,6 +132,19 @@ def _section_label(hit: Hit) -> str:
 MISSING_TERM_FACTOR = 0.5
 
 
+def about_other_years(hit: Hit, years: set[str]) -> bool:
+    """Whether ``hit``'s document is about another time than all of ``years`` (the years a question
+    names): its title names other years ("关于2019年部分节假日安排的通知" for a 2020 question), or it
+    expired before them (a 2014–2016 tax relief for someone discharged in 2020)."""
+    if not years:
+        return False
+    meta = hit.document.meta
+    titled = named_years(meta.title)
+    if titled and not titled & years:
+        return True
+    return bool(meta.expiry_date) and meta.expiry_date[:4] < min(years)
+
+
 def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = "") -> float:
     """How well one retrieved sentence, read with its document title and section, covers the
     question (0..1): the refusal test's input.
@@ -139,17 +152,23 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     A question that asks for a quantity (多少, 几项, 多久 …) is only covered by a sentence that
     states one: "考评以响应率、解决率、满意率为核心内容" mentions every word of "三项各占多大权重"
     but answers nothing; one asking a count in a unit of its own (多少项) needs that unit stated.
+    A question naming a year is not covered by a document about other years
+    (:func:`about_other_years`) unless the sentence itself names the year.
     A question using a policy term that no indexed document uses ("数电发票") asks about
     something the documents do not cover: whatever else matches, its strength is halved.
     """
     quantity = states_quantity(question)
+    years = named_years(question)
     best = 0.0
     for hit in hits[:5]:
         context = (hit.document.meta.title + " " + " ".join(hit.passage.section_path)).lower()
         text = hit.passage.text
+        other_time = about_other_years(hit, years)
         for start, end in split_sentences(text):
             sentence = text[start:end]
             if (quantity is not None and not quantity.search(sentence)) or wraps_document(sentence, hit.document.meta.title):
+                continue
+            if other_time and not named_years(sentence) & years:
                 continue
             best = max(best, terms.coverage(context + " " + sentence.lower()))
     return best * MISSING_TERM_FACTOR if terms.missing else best

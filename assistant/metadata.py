@@ -37,6 +37,8 @@ _YMD = r"((?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})\s*年\s*(\d{
 _DATE_LINE = re.compile(rf"^\s*{_YMD}\s*$", re.M)
 _EFFECTIVE = re.compile(rf"自\s*{_YMD}\s*起\s*(?:施行|执行|实施|生效)")
 _EXPIRY_UNTIL = re.compile(rf"有效期(?:至|到)\s*{_YMD}")
+# "本通知的执行期限为2014年1月1日至2016年12月31日": a validity stated as a range.
+_VALID_RANGE = re.compile(rf"(?:执行期限|实施期限|有效期限|有效期|执行期)(?:为|是|：|:)?\s*自?\s*{_YMD}\s*起?\s*(?:至|到|—|－|-)\s*{_YMD}")
 _EXPIRY_YEARS = re.compile(r"有效期(?:为)?\s*([一二三四五六七八九十\d]{1,3})\s*年")
 
 KINDS = ("实施细则", "实施办法", "实施意见", "实施方案", "指导意见", "工作方案", "行动方案", "行动计划",
@@ -232,14 +234,17 @@ def read_metadata(body: str, fields: dict[str, Any], fallback_title: str) -> Doc
             date = _iso(*tail_dates[-1])
     publish_date = to_iso_date(fields.get("publish_date") or fields.get("发布日期"))
     effective = to_iso_date(fields.get("effective_date") or fields.get("施行日期"))
+    valid = _VALID_RANGE.search(body)
     if not effective:
         match = _EFFECTIVE.search(body)
-        effective = _iso(*match.groups()) if match else ""
+        effective = _iso(*match.groups()) if match else _iso(*valid.groups()[:3]) if valid else ""
     expiry = to_iso_date(fields.get("expiry_date") or fields.get("失效日期"))
     if not expiry:
         match = _EXPIRY_UNTIL.search(body)
         if match:
             expiry = _iso(*match.groups())
+        elif valid:
+            expiry = _iso(*valid.groups()[3:])
         else:
             match = _EXPIRY_YEARS.search(body)
             start = effective or date

@@ -26,7 +26,7 @@ from .config import Settings
 from .embed import make_reranker
 from .index import Index
 from .llm import LLMError
-from .relevance import QueryTerms
+from .relevance import QueryTerms, named_years
 from .retrieve import Filters, Hit, HybridRetriever
 from .rewrite import standalone_query
 
@@ -122,7 +122,8 @@ class PolicyAssistant:
             return query, hits, 0.0
         # A follow-up ("那杭州呢？") is judged, and answered, as the standalone question it stands for.
         terms = QueryTerms(self.index, self.extractive.tokenizer, query)
-        terms.drop_places(self.retriever.gazetteer.places_in(query)).discount_everyday_words()
+        terms.drop_places(self.retriever.gazetteer.places_in(query)).drop_years(named_years(query))
+        terms.discount_everyday_words()
         strength = evidence_strength(terms, self.in_place(query, hits), query)
         return query, hits, strength
 

@@ -153,6 +153,22 @@ QUESTION_WORDS = frozenset("多长 多长时间 长时间 多久 找 多大 多�
 EVERYDAY_WORDS_FILE = Path(__file__).with_name("data") / "everyday_words.txt"
 
 
+# A year as a question or a title names it: "2023年", "2026年度", "2023年第一季度" — not the 2023 of a
+# number ("2023号", "公告2023年第12号"), which says when a document was issued, not what it is about.
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年(?!\s*第\s*\d)")
+
+
+def named_years(text: str) -> set[str]:
+    """The years ``text`` names as its subject.
+
+    Example::
+
+        named_years("国务院办公厅关于2019年部分节假日安排的通知")   # {"2019"}
+        named_years("国家税务总局公告2018年第28号")                 # set()
+    """
+    return set(_YEAR.findall(text))
+
+
 @cache
 def everyday_words() -> frozenset[str]:
     """The most common words of general Chinese (``data/everyday_words.txt``)."""
@@ -203,6 +219,16 @@ class QueryTerms:
         for term in list(self.weights):
             if any(term in name for name in spelled):  # 郑州, 郑州市, and the segmenter's 州市
                 del self.weights[term]
+        self.total = sum(self.weights.values()) or 1.0
+        return self
+
+    def drop_years(self, years: set[str]) -> QueryTerms:
+        """Leave out the years the query names (2020 of "2020年"): whether a document is about that
+        time is judged apart (``answer.about_other_years``), and a year alone covers nothing — a
+        date "至2032年12月31日" in an unrelated clause would otherwise answer "2032年国庆放几天".
+        Returns ``self``."""
+        for year in years & set(self.weights):
+            del self.weights[year]
         self.total = sum(self.weights.values()) or 1.0
         return self
 

@@ -23,7 +23,7 @@ from .bm25 import document_frequency
 from .embed import Embedder, make_embedder
 from .index import Index
 from .places import Gazetteer
-from .relevance import QueryTerms, SentenceScorer
+from .relevance import QueryTerms, SentenceScorer, named_years
 from .store import StoredDocument, StoredPassage
 from .synonyms import expansions
 from .tokenize import Tokenizer
@@ -33,8 +33,6 @@ _NATIONAL = re.compile(r"国务院|国办|国家|全国|中央|财政部|人社�
 # A piece of a multi-word written form is searched only when rarer than this share of passages:
 # 非现场消费 should bring 非现场 along, not 消费 and every consumption-tax passage with it.
 _RARE_PIECE = 0.005
-# A year as a question or a title names it: "2023年", "2026年度" (not the 2023 in "2023号").
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年")
 
 
 class FilterError(ValueError):
@@ -166,7 +164,7 @@ class HybridRetriever:
         for position, doc_id in enumerate(self.index.doc_order):
             for place in self.gazetteer.scope(doc_id):
                 self._place_docs.setdefault(place, []).append(position)
-            for year in set(_YEAR.findall(self.index.documents[doc_id].meta.title)):
+            for year in named_years(self.index.documents[doc_id].meta.title):
                 self._year_docs.setdefault(year, []).append(position)
 
     def _doc_weights(self, query: str) -> np.ndarray | None:
@@ -178,7 +176,7 @@ class HybridRetriever:
         """
         weights = None
         for keys, lookup, boost in ((self.gazetteer.places_in(query), self._place_docs, self.place_boost),
-                                    (set(_YEAR.findall(query)), self._year_docs, self.year_boost)):
+                                    (named_years(query), self._year_docs, self.year_boost)):
             positions = [i for key in keys for i in lookup.get(key, ())]
             if not positions or boost == 1.0:
                 continue

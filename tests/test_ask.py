@@ -91,6 +91,10 @@ DOCUMENTS = {
     "第九条 数据服务提供者应当在服务上线前完成数据安全评估，并向市数据局备案。\n\n"
     "第十二条 数据服务提供者应当建立投诉举报机制，及时处理公众的投诉举报。\n\n"
     "第十五条 数据服务提供者应当加强内部管理，及时向公众公开平台服务规则。\n",
+    # A relief for a stated period: the validity is read off the text, not given in the front matter.
+    "veterans-tax.md": front("关于扶持退役士兵创业就业有关税收政策的通知", "某市税务局", "某市", "2030-04-29")
+    + "一、对退役士兵从事个体经营的，在3年内按每户每年8000元为限额依次扣减其当年实际应缴纳的税款。\n\n"
+    "二、本通知的执行期限为2030年1月1日至2032年12月31日。\n",
     "report-2023.md": front("某区2023年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2024-01-20")
     + "一、总体情况\n\n本年度全区受理申请 21 件，均在法定期限内答复。"
     "全年在政府网站主动公开政府信息 1136 条。\n",
@@ -444,3 +448,18 @@ def test_titles_and_pages_are_written_one_way_everywhere() -> None:
     assert book_title("《北京市养犬管理规定》") == "《北京市养犬管理规定》"  # not 《《…》》
     assert book_title("《意见》政策解读") == "《《意见》政策解读》"
     assert (page_label([]), page_label([3]), page_label([3, 3]), page_label([3, 5])) == ("", "第3页", "第3页", "第3-5页")
+
+
+def test_a_year_the_documents_are_not_about_is_refused(assistant: PolicyAssistant) -> None:
+    # The holiday notice's title names 2031; the tax relief ran 2030–2032 (its text says so).
+    assert not assistant.ask("2031年国庆节放几天？").refused
+    later = assistant.ask("2032年国庆节放几天？")
+    assert later.refused and not later.citations
+    assert not assistant.ask("我2031年退役，开个体店每户每年能扣减多少税？").refused
+    assert assistant.ask("我2034年退役，开个体店每户每年能扣减多少税？").refused
+    # A sentence naming the asked year still counts, whatever the document's title says.
+    hits = assistant.retriever.search("2032年国庆节放几天？")
+    stamped = [replace(h, passage=replace(h.passage, text=h.passage.text.replace("国庆节：", "2032年国庆节：")))
+               for h in hits]
+    terms = QueryTerms(assistant.index, Tokenizer(), "2032年国庆节放几天？")
+    assert evidence_strength(terms, stamped, "2032年国庆节放几天？") > evidence_strength(terms, hits, "2032年国庆节放几天？")

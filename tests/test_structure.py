@@ -287,6 +287,8 @@ def test_metadata_expiry_until_and_repeal_marks() -> None:
     meta = read_metadata("关于试点工作的通知\n本通知有效期至2025年12月31日。\n", {}, "x")
     assert meta.expiry_date == "2025-12-31"
     assert meta.in_force(date(2025, 12, 31)) and not meta.in_force(date(2026, 1, 1))
+    ranged = read_metadata("关于税收政策的通知\n四、本通知的执行期限为2014年1月1日至2016年12月31日。\n", {}, "x")
+    assert (ranged.effective_date, ranged.expiry_date) == ("2014-01-01", "2016-12-31")
     repealed = read_metadata("关于试点工作的通知\n本通知现予废止。\n", {}, "x")
     assert repealed.repealed and not repealed.in_force()
     assert read_metadata("正文。", {"status": "废止"}, "x").repealed
