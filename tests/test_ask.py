@@ -8,6 +8,7 @@ fires everywhere fails as surely as one that never fires.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -17,8 +18,15 @@ from assistant.answer import book_title, evidence_strength, page_label, refusal_
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
-from assistant.relevance import QueryTerms, SentenceScorer, stated_thresholds, states_quantity, wraps_document
-from assistant.synonyms import expansions
+from assistant.relevance import (
+    QUESTION_WORDS,
+    QueryTerms,
+    SentenceScorer,
+    stated_thresholds,
+    states_quantity,
+    wraps_document,
+)
+from assistant.synonyms import expansions, thesaurus
 from assistant.tokenize import Tokenizer
 
 
@@ -463,3 +471,15 @@ def test_a_year_the_documents_are_not_about_is_refused(assistant: PolicyAssistan
                for h in hits]
     terms = QueryTerms(assistant.index, Tokenizer(), "2032年国庆节放几天？")
     assert evidence_strength(terms, stamped, "2032年国庆节放几天？") > evidence_strength(terms, hits, "2032年国庆节放几天？")
+
+
+def test_the_thesaurus_holds_wording_not_ways_of_asking() -> None:
+    # How a question asks (多久, 去哪办, 罚多少, 什么材料) is read by the cues and left out of the
+    # terms; a thesaurus entry for it would bring it back as a topic word in every such question.
+    asking = re.compile(r"多少|多久|几|哪|什么|怎么|如何|吗$")
+    pairs = thesaurus()
+    assert len(pairs) > 300
+    for spoken, written in pairs.items():
+        assert not asking.search(spoken) and spoken not in QUESTION_WORDS, spoken
+        assert set(written) - {spoken}, spoken  # at least one other word for it
+    assert ("村委会", ("村民委员会",)) in expansions("村委会选举怎么投票")
