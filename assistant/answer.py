@@ -224,7 +224,8 @@ class ExtractiveAnswerer:
     lead_in_relative: float = 0.6  # ... when that lead-in scores at least this share of the best sentence
     # More of a passage already cited costs no citation and completes its clause ("……由起步价、……
     # 春节假日运价六部分组成"): up to this many of its sentences scoring this share of the best.
-    same_passage_relative: float = 0.3
+    # 0.2 rather than 0.3: must_include +0.04 on two of the question sets, precision unchanged.
+    same_passage_relative: float = 0.2
     same_passage_extra: int = 3
     ask_relative: float = 0.3  # a sentence for an ask nothing else answers must score this share of the best
     mode: str = "extractive"
