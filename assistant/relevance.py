@@ -87,8 +87,10 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 _ASKS_QUANTITY = re.compile(r"多少|几[年月天日岁份次件条元块]|多长|多大|多久|多高|多远|比例|金额|几成")
 _STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
 # A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
-# by that unit after a number: "2022年版" is a number, but not how many 项.
-_ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|条|份|家|户|所|钱|元|人|名|分)")
+# by that unit after a number: "2022年版" is a number, but not how many 项. So is a measure ("多少米",
+# "多少个学时", "多少岁"), which may take a 个; a count may not, or 几个分公司 would ask for 分.
+_ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|条|份|家|户|所|钱|元|人|名|分)"
+                        r"|(?:多少|几)个?(米|公里|千米|平方米|亩|公顷|吨|公斤|千克|学时|课时|学分|周?岁|辆|张)")
 # A sum of money asked for by what it is ("交多少工本费", "给多少奖励资金", "补贴能拿多少") is stated in 元,
 # or as a share ("返还50%", "就餐费用的四分之一"); any other number (a date, a count) does not state it.
 _ASKS_MONEY = re.compile(r"(?:多少|几)[\u4e00-\u9fa5]{0,4}?(?:费|奖励|奖金|资金|补贴|补助|经费|资助)"
@@ -98,7 +100,8 @@ _MONEY = "元|%|％"
 _ASKS_FREQUENCY = re.compile(r"(?:多久|多长时间|几[年月天周]|多少[年天])[\u4e00-\u9fa5]{0,8}?一次|频次|频率|隔多久")
 _STATES_FREQUENCY = re.compile(_STATES_QUANTITY.pattern
                                + r"|每(?:[一二两三四五六七八九十\d]+个?)?(?:学年|学期|年度|年|季度|季|月|周|星期|日|天)|定期")
-_UNIT_FORMS = {"钱": _MONEY, "元": _MONEY, "人": "人|名", "名": "人|名"}
+_UNIT_FORMS = {"钱": _MONEY, "元": _MONEY, "人": "人|名", "名": "人|名", "岁": "周?岁", "周岁": "周?岁",
+               "公里": "公里|千米", "千米": "公里|千米"}
 # A whole number, not the tail of an ordinal: "第十二条" states no count of 条.
 _NUMERAL = r"(?<![第\d.零一二两三四五六七八九十百千万亿])(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
 
@@ -113,7 +116,8 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
     """
     if not _ASKS_QUANTITY.search(question):
         return None
-    units = dict.fromkeys(_UNIT_FORMS.get(u, u) for u in _ASKS_UNIT.findall(question))  # 多少件…多少条
+    asked = [count or measure for count, measure in _ASKS_UNIT.findall(question)]  # 多少件…多少米
+    units = dict.fromkeys(_UNIT_FORMS.get(u, u) for u in asked)
     if _ASKS_MONEY.search(question):
         units[_MONEY] = None
     if units:

@@ -192,6 +192,16 @@ def test_states_quantity_reads_the_unit_asked_for() -> None:
     assert not both.search("依照第十二条规定") and not both.search("第三十件")  # ordinals count nothing
     generic = states_quantity("初始额度是多少？")
     assert generic is not None and generic.search("不超过10万元")
+    # Measures too: a setback in 米, a training load in 学时, an age in (周)岁.
+    metres = states_quantity("县道边上盖房，离路多少米以内不让建？")
+    assert metres is not None and metres.search("国道20米，县道10米") and not metres.search("技术等级不得低于四级标准")
+    hours = states_quantity("单位每年至少得让我参加多少个学时的继续教育？")
+    assert hours is not None and hours.search("累计不少于８０学时") and not hours.search("每年脱产培训不少于5天")
+    age = states_quantity("报名年龄最大是多少岁？")
+    assert age is not None and age.search("年龄在45周岁以下") and not age.search("自2020年1月1日起报名")
+    # ... but the 分 of 分公司 is no unit (points are): only the deadline asked for is read.
+    branches = states_quantity("注销要多长时间？底下还有几个分公司")
+    assert branches is not None and branches.search("自清算结束之日起30日内")
     assert states_quantity("怎么申请？") is None
     assert states_quantity("生活垃圾分几类？") is None  # answered by naming the kinds as much as by a count
 
