@@ -37,8 +37,13 @@ _YMD = r"((?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})\s*年\s*(\d{
 _DATE_LINE = re.compile(rf"^\s*{_YMD}\s*$", re.M)
 _EFFECTIVE = re.compile(rf"自\s*{_YMD}\s*起\s*(?:施行|执行|实施|生效)")
 _EXPIRY_UNTIL = re.compile(rf"有效期(?:至|到)\s*{_YMD}")
-# "本通知的执行期限为2014年1月1日至2016年12月31日": a validity stated as a range.
-_VALID_RANGE = re.compile(rf"(?:执行期限|实施期限|有效期限|有效期|执行期)(?:为|是|：|:)?\s*自?\s*{_YMD}\s*起?\s*(?:至|到|—|－|-)\s*{_YMD}")
+# "本通知的执行期限为2014年1月1日至2016年12月31日": the document's validity stated as a range. Only
+# where the document says it of itself (本通知, 本办法 …): "原《…办法（试行）》（有效期2016年9月16日至
+# 2018年9月15日）" is the validity of the rule it replaces.
+_VALID_RANGE = re.compile(rf"本(?:通知|公告|办法|规定|意见|方案|细则|措施|决定)[^。；;（(]{{0,6}}?"
+                          rf"(?:执行期限|实施期限|有效期限|有效期|执行期)(?:为|是|：|:)?\s*自?\s*{_YMD}\s*起?\s*"
+                          rf"(?:至|到|—|－|-)\s*{_YMD}"
+                          rf"|本(?:通知|公告|办法|规定|意见|方案|细则|措施|决定)自\s*{_YMD}\s*起至\s*{_YMD}\s*止?(?:执行|施行|实施|有效)")
 _EXPIRY_YEARS = re.compile(r"有效期(?:为)?\s*([一二三四五六七八九十\d]{1,3})\s*年")
 
 KINDS = ("实施细则", "实施办法", "实施意见", "实施方案", "指导意见", "工作方案", "行动方案", "行动计划",
@@ -217,6 +222,12 @@ def _guess_kind(title: str) -> str:
     return ""
 
 
+def _range(match: re.Match[str]) -> tuple[str, ...]:
+    """(year, month, day) of the start and of the end of a :data:`_VALID_RANGE` match, whichever form matched."""
+    groups = match.groups()
+    return groups[:6] if groups[0] else groups[6:]
+
+
 def read_metadata(body: str, fields: dict[str, Any], fallback_title: str) -> DocumentMeta:
     """Metadata for one document: front-matter ``fields`` first, the text for the rest."""
     title = _str_field(fields, "title", "标题") or _guess_title(body, fallback_title)
@@ -237,14 +248,14 @@ def read_metadata(body: str, fields: dict[str, Any], fallback_title: str) -> Doc
     valid = _VALID_RANGE.search(body)
     if not effective:
         match = _EFFECTIVE.search(body)
-        effective = _iso(*match.groups()) if match else _iso(*valid.groups()[:3]) if valid else ""
+        effective = _iso(*match.groups()) if match else _iso(*_range(valid)[:3]) if valid else ""
     expiry = to_iso_date(fields.get("expiry_date") or fields.get("失效日期"))
     if not expiry:
         match = _EXPIRY_UNTIL.search(body)
         if match:
             expiry = _iso(*match.groups())
         elif valid:
-            expiry = _iso(*valid.groups()[3:])
+            expiry = _iso(*_range(valid)[3:])
         else:
             match = _EXPIRY_YEARS.search(body)
             start = effective or date

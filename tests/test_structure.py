@@ -289,6 +289,12 @@ def test_metadata_expiry_until_and_repeal_marks() -> None:
     assert meta.in_force(date(2025, 12, 31)) and not meta.in_force(date(2026, 1, 1))
     ranged = read_metadata("关于税收政策的通知\n四、本通知的执行期限为2014年1月1日至2016年12月31日。\n", {}, "x")
     assert (ranged.effective_date, ranged.expiry_date) == ("2014-01-01", "2016-12-31")
+    until = read_metadata("关于企业改制重组土地增值税政策的通知\n三、本通知自2018年1月1日起至2020年12月31日止执行。\n", {}, "x")
+    assert (until.effective_date, until.expiry_date) == ("2018-01-01", "2020-12-31")
+    # The validity of the rule a document replaces is not its own.
+    replacing = read_metadata("关于地下空间开发利用的管理办法\n原《管理办法（试行）》（有效期2016年9月16日至2018年9月15日）"
+                              "已到期，现制定本办法。\n", {}, "x")
+    assert replacing.expiry_date == "" and replacing.in_force()
     repealed = read_metadata("关于试点工作的通知\n本通知现予废止。\n", {}, "x")
     assert repealed.repealed and not repealed.in_force()
     assert read_metadata("正文。", {"status": "废止"}, "x").repealed
