@@ -40,10 +40,10 @@ _EXPIRY_UNTIL = re.compile(rf"有效期(?:至|到)\s*{_YMD}")
 # "本通知的执行期限为2014年1月1日至2016年12月31日": the document's validity stated as a range. Only
 # where the document says it of itself (本通知, 本办法 …): "原《…办法（试行）》（有效期2016年9月16日至
 # 2018年9月15日）" is the validity of the rule it replaces.
-_VALID_RANGE = re.compile(rf"本(?:通知|公告|办法|规定|意见|方案|细则|措施|决定)[^。；;（(]{{0,6}}?"
-                          rf"(?:执行期限|实施期限|有效期限|有效期|执行期)(?:为|是|：|:)?\s*自?\s*{_YMD}\s*起?\s*"
-                          rf"(?:至|到|—|－|-)\s*{_YMD}"
-                          rf"|本(?:通知|公告|办法|规定|意见|方案|细则|措施|决定)自\s*{_YMD}\s*起至\s*{_YMD}\s*止?(?:执行|施行|实施|有效)")
+_ITSELF = r"本(?:通知|公告|办法|规定|意见|方案|细则|措施|决定)"
+_VALID_RANGE = re.compile(rf"{_ITSELF}[^。；;（(]{{0,6}}?(?:执行期限|实施期限|有效期限|有效期|执行期)(?:为|是|：|:)?"
+                          rf"\s*自?\s*{_YMD}\s*起?\s*(?:至|到|—|－|-)\s*{_YMD}"
+                          rf"|{_ITSELF}自\s*{_YMD}\s*起至\s*{_YMD}\s*止?(?:执行|施行|实施|有效)")
 _EXPIRY_YEARS = re.compile(r"有效期(?:为)?\s*([一二三四五六七八九十\d]{1,3})\s*年")
 
 KINDS = ("实施细则", "实施办法", "实施意见", "实施方案", "指导意见", "工作方案", "行动方案", "行动计划",
