@@ -147,18 +147,17 @@ class PolicyAssistant:
         query, hits, strength = self.retrieve(question, history, filters, mode or self.default_mode)
         t1 = time.perf_counter()
         evidence = self.in_place(query, hits)
+        refusal = None
         if answerer is self.extractive and not _CHINESE.search(query):
             # Quoting Chinese clauses for words like "wage" would be matching on stray English terms.
-            text = NOT_CHINESE
-            yield text
-            answer = Answer(question=question, answer=text, mode=answerer.mode, refused=True, sentences=[],
-                            citations=[], passages=hits)
+            refusal = NOT_CHINESE
         elif not hits or strength < self.refusal_threshold:
             elsewhere = bool(hits) and self.other_place(query, hits)
             named = "、".join(sorted(self.retriever.gazetteer.places_in(query, with_provinces=False)))
-            text = refusal_text(hits, place=named if elsewhere else "", relevant=evidence)
-            yield text
-            answer = Answer(question=question, answer=text, mode=answerer.mode, refused=True, sentences=[],
+            refusal = refusal_text(hits, place=named if elsewhere else "", relevant=evidence)
+        if refusal is not None:
+            yield refusal
+            answer = Answer(question=question, answer=refusal, mode=answerer.mode, refused=True, sentences=[],
                             citations=[], passages=hits)
         else:
             answer = None
