@@ -182,16 +182,14 @@ def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] |
     own departments. ``relevant`` are the hits whose issuers may be suggested (those of the asked
     place or national ones); by default all of them.
     """
-    nearest = _distinct_documents(hits, 3)
+    names = "、".join(book_title(h.document.meta.title) for h in _distinct_documents(hits, 3))
     if place:
         text = f"知识库中没有{place}的相关文件，无法根据现有文件作答。"
-        if nearest:
-            names = "、".join(book_title(h.document.meta.title) for h in nearest)
+        if names:
             text += f"其他地方的相近规定有{names}，仅供参考，不适用于{place}。"
         return text + f"建议向{place}当地的主管部门咨询，或拨打12345政务服务便民热线。"
     text = "知识库中的文件没有涉及这个问题，无法根据现有文件作答。"
-    if nearest:
-        names = "、".join(book_title(h.document.meta.title) for h in nearest)
+    if names:
         text += f"最接近的文件是{names}，但其中没有找到能回答该问题的内容。"
     candidates = _distinct_documents(hits if relevant is None else relevant, 3)
     issuers = list(dict.fromkeys(h.document.meta.issuer for h in candidates if h.document.meta.issuer))
