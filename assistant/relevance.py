@@ -213,7 +213,7 @@ class QueryTerms:
             self.unknown = [t for t in self.unknown if t not in spoken]
             self.weights[spoken] = max(idfs)
             self.forms[spoken] = (spoken, *written)
-        self.total = sum(self.weights.values()) or 1.0
+        self._reweighed()
 
     def drop_places(self, places: set[str]) -> QueryTerms:
         """Leave out the place names (广州, 广州市): whether a passage is about the asked place is
@@ -223,8 +223,7 @@ class QueryTerms:
         for term in list(self.weights):
             if any(term in name for name in spelled):  # 郑州, 郑州市, and the segmenter's 州市
                 del self.weights[term]
-        self.total = sum(self.weights.values()) or 1.0
-        return self
+        return self._reweighed()
 
     def drop_years(self, years: set[str]) -> QueryTerms:
         """Leave out the years the query names (2020 of "2020年"): whether a document is about that
@@ -233,8 +232,7 @@ class QueryTerms:
         Returns ``self``."""
         for year in years & set(self.weights):
             del self.weights[year]
-        self.total = sum(self.weights.values()) or 1.0
-        return self
+        return self._reweighed()
 
     def discount_everyday_words(self, factor: float = 0.5) -> QueryTerms:
         """Weigh the words of everyday speech (:func:`everyday_words`: 一直, 准备, 今年, 公司) at
@@ -246,6 +244,11 @@ class QueryTerms:
         for term in self.weights:
             if term in common:
                 self.weights[term] *= factor
+        return self._reweighed()
+
+    def _reweighed(self) -> QueryTerms:
+        """Recompute the total weight after terms were left out or reweighed (coverage divides by
+        it on every call, so it is kept rather than summed there). Returns ``self``."""
         self.total = sum(self.weights.values()) or 1.0
         return self
 
