@@ -75,11 +75,15 @@ class Answer:
 
 
 def book_title(title: str) -> str:
-    """The title between 《》, unless it already is one book title: '《X》' stays, 'X' -> '《X》'."""
+    """The title between 《》, unless it already is one book title: '《X》' stays, 'X' -> '《X》'.
+
+    A book title inside it takes the single marks 〈〉, as GB/T 15834 writes nested titles:
+    '《意见》政策解读' -> '《〈意见〉政策解读》', not '《《意见》政策解读》'.
+    """
     title = (title or "").strip() or "（无标题）"
     if title.startswith("《") and title.endswith("》") and title.count("《") == 1:
         return title
-    return f"《{title}》"
+    return "《" + title.replace("《", "〈").replace("》", "〉") + "》"
 
 
 def page_label(pages: Sequence[int]) -> str:

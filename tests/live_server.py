@@ -76,9 +76,10 @@ kind: "办法"
 
 第三条 公共租赁住房租金按照同区域市场租金的60%确定。
 """,
-    # Markup in a document must reach a browser as text, never as HTML.
+    # Markup in a document must reach a browser as text, never as HTML; a title that quotes another
+    # (关于印发《…》的通知) is shown with the inner marks as 〈〉.
     "web-security.md": """---
-title: "网站页面安全管理规定"
+title: "关于印发《网站页面安全管理规定》的通知"
 issuer: "某市政务服务数据管理局"
 doc_number: "某政数发〔2024〕7号"
 date: "2024-06-01"

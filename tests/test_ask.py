@@ -464,7 +464,8 @@ def test_a_question_without_chinese_is_asked_for_in_chinese(assistant: PolicyAss
 def test_titles_and_pages_are_written_one_way_everywhere() -> None:
     assert book_title("北京市养犬管理规定") == "《北京市养犬管理规定》"
     assert book_title("《北京市养犬管理规定》") == "《北京市养犬管理规定》"  # not 《《…》》
-    assert book_title("《意见》政策解读") == "《《意见》政策解读》"
+    assert book_title("《意见》政策解读") == "《〈意见〉政策解读》"  # GB/T 15834: nested titles take 〈〉
+    assert book_title("关于印发《办法》的通知") == "《关于印发〈办法〉的通知》"
     assert (page_label([]), page_label([3]), page_label([3, 3]), page_label([3, 5])) == ("", "第3页", "第3页", "第3-5页")
 
 

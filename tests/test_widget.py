@@ -225,7 +225,7 @@ def test_markup_in_documents_and_questions_shows_as_text(api: LiveServer, portal
     expect(page.locator(".msg.user").last).to_have_text(question)
     expect(bubble.locator(".text")).to_contain_text("<script>alert(2)</script>")
     expect(bubble.locator(".text")).to_contain_text('<img src=x onerror="alert(1)">')
-    expect(bubble.locator(".sources")).to_contain_text("《网站页面安全管理规定》")
+    expect(bubble.locator(".sources")).to_contain_text("《关于印发〈网站页面安全管理规定〉的通知》")
     for summary in bubble.locator("summary").all():
         summary.click()
     expect(bubble.locator(".quote").first).to_contain_text("<")

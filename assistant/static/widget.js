@@ -172,10 +172,18 @@
     return { launcher: launcher, panel: panel, close: close, log: log, form: form, input: input, send: send };
   }
 
+  // The same rule as the server's book_title: a title already in 《》 stays; any other is put in
+  // 《》, a book title inside it taking 〈〉 (GB/T 15834), so no reader sees 《《意见》政策解读》.
+  function bookTitle(title) {
+    title = String(title).trim() || "（无标题）";
+    if (title.charAt(0) === "《" && title.charAt(title.length - 1) === "》" && title.split("《").length === 2) return title;
+    return "《" + title.replace(/《/g, "〈").replace(/》/g, "〉") + "》";
+  }
+
   function sourceItem(citation, index) {
     var item = el("li", { id: "pqa-src-" + index + "-" + citation.n, tabindex: "-1" });
     item.appendChild(el("span", { "class": "n" }, "[" + citation.n + "]"));
-    item.appendChild(el("span", { "class": "doc" }, "《" + (citation.title || citation.source || "") + "》"));
+    item.appendChild(el("span", { "class": "doc" }, bookTitle(citation.title || citation.source || "")));
     if (citation.doc_number) item.appendChild(document.createTextNode(" " + citation.doc_number));
     if (citation.in_force === false) item.appendChild(el("span", { "class": "expired" }, TEXT.expired));
     var where = [];
