@@ -181,6 +181,38 @@ def test_utf8_markdown_is_normalised(tmp_path: Path) -> None:
     assert result == ExtractedText("# 标题\n第一条\t内容。\n旧式换行\n\n　　缩进保留", None, "utf-8")
 
 
+# Clauses written for these tests, as a PDF export that kept its line wraps would give them: every
+# line a paragraph, the break wherever the line was full (制|定本办法, 城|市).
+WRAPPED_CLAUSES = [
+    "第一条 为了加强本市城市绿地的建设和养护管理，改善人居环境，促进生态文明建设，根据有关法律法规，结合本市实际，制定本办法。",
+    "第二条 本办法适用于本市城市规划区内公园绿地、防护绿地、广场用地和附属绿地的规划、建设、养护和管理活动。",
+    "第三条 市城市绿化行政主管部门负责本市城市绿化的统一监督管理工作，区城市绿化行政主管部门负责本辖区内的城市绿化管理工作。",
+    "第四条 新建居住区的绿地率不得低于百分之三十，旧城区改造项目的绿地率不得低于百分之二十五，建设单位应当按照批准的设计方案同步建设配套绿地。",
+    "第五条 任何单位和个人不得擅自砍伐、移植城市树木，确需砍伐或者移植的，应当向城市绿化行政主管部门提出申请，主管部门应当自受理之日起十五个工作日内作出决定。",
+]
+
+
+def _wrapped(clauses: list[str], width: int = 24) -> str:
+    return "\n\n".join(c[i:i + width] for c in clauses for i in range(0, len(c), width))
+
+
+def test_text_exported_with_its_line_wraps_is_joined_again(tmp_path: Path) -> None:
+    result = extract(write(tmp_path, "wrapped.md", ("# 某市城市绿化管理办法\n\n" + _wrapped(WRAPPED_CLAUSES)).encode()))
+    assert result.text == "# 某市城市绿化管理办法\n\n" + "\n\n".join(WRAPPED_CLAUSES)
+
+
+def test_headings_of_one_width_are_not_joined_to_their_text(tmp_path: Path) -> None:
+    # Headings stop mid-sentence at one width too, but the break falls between words.
+    sections = ["（一）加强组织领导和统筹协调", "（二）强化财政资金保障力度", "（三）完善考核评价激励机制",
+                "（四）营造良好社会舆论氛围", "（五）持续优化市场营商环境", "（六）健全全过程监督机制",
+                "（七）推进政务数据共享开放", "（八）做好政策宣传解读引导", "（九）强化专业人才队伍支撑"]
+    body = "\n\n".join(f"{h}\n\n各有关部门要按照职责分工{h[3:]}，确保各项任务落到实处。" for h in sections)
+    assert extract(write(tmp_path, "headings.md", body.encode())).text == body
+    # A name list wraps nowhere either.
+    names = "\n\n".join(f"委员：张{n}明 某市人民政府办公室副主任" for n in "一二三四五六七八九十甲乙丙丁")
+    assert extract(write(tmp_path, "names.txt", names.encode())).text == names
+
+
 def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
     result = extract(write(tmp_path, "bom.md", b"\xef\xbb\xbf" + "第一条 内容".encode()))
     assert result.text == "第一条 内容"
