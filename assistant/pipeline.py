@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from .answer import Answer, ExtractiveAnswerer, evidence_strength, refusal_text
@@ -29,6 +30,7 @@ from .llm import LLMError
 from .relevance import QueryTerms, named_years
 from .retrieve import Filters, Hit, HybridRetriever
 from .rewrite import standalone_query
+from .smalltalk import smalltalk_reply
 
 MAX_QUESTION_CHARS = 2000
 # Refuse below this evidence strength (share of the question's term weight covered by the best
@@ -80,6 +82,12 @@ class PolicyAssistant:
             llm = LLMAnswerer.from_settings(settings.llm, index)
         retriever = HybridRetriever(index, reranker=make_reranker(settings.reranker))
         return cls(index=index, retriever=retriever, extractive=ExtractiveAnswerer(index), llm=llm)
+
+    @cached_property
+    def document_titles(self) -> list[str]:
+        """The indexed documents' titles, newest first (an introduction names a few)."""
+        documents = sorted(self.index.documents.values(), key=lambda d: d.meta.date, reverse=True)
+        return [d.meta.title for d in documents if d.meta.title]
 
     @property
     def default_mode(self) -> str:
@@ -142,6 +150,13 @@ class PolicyAssistant:
         """Text pieces as they are produced, then the final :class:`Answer`."""
         question = validate_question(question)
         answerer = self._answerer(mode)
+        reply = smalltalk_reply(question, self.document_titles)
+        if reply is not None:  # 你好, 谢谢: nothing to look up, and no refusal either
+            yield reply
+            yield Answer(question=question, answer=reply, mode=answerer.mode, refused=False, sentences=[],
+                         citations=[], passages=[], id=question_id, query=question,
+                         timings_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0})
+            return
         t0 = time.perf_counter()
         # The resolved mode: with an LLM configured, the default (None) is llm and rewrites follow-ups too.
         query, hits, strength = self.retrieve(question, history, filters, mode or self.default_mode)

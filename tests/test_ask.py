@@ -494,3 +494,20 @@ def test_the_thesaurus_holds_wording_not_ways_of_asking() -> None:
         assert not asking.search(spoken) and spoken not in QUESTION_WORDS, spoken
         assert set(written) - {spoken}, spoken  # at least one other word for it
     assert ("村委会", ("村民委员会",)) in expansions("村委会选举怎么投票")
+
+
+def test_small_talk_gets_a_reply_and_a_question_after_a_greeting_gets_the_documents(assistant: PolicyAssistant) -> None:
+    hello = assistant.ask("你好！")
+    assert not hello.refused and not hello.citations and not hello.passages
+    assert hello.answer.startswith("您好！我是政策问答助手")
+    documents = assistant.index.documents.values()
+    newest = max(documents, key=lambda d: d.meta.date).meta.title
+    # The newest documents are named, so the visitor learns what can be asked.
+    assert f"知识库现有{len(documents)}份文件，如《{newest}》、" in hello.answer
+    assert "建议向" not in hello.answer and "没有涉及" not in hello.answer  # not the refusal
+    assert assistant.ask("你能回答哪些问题？").answer == hello.answer
+    assert assistant.ask("好的，谢谢").answer.startswith("不客气")
+    assert assistant.ask("再见~").answer.startswith("再见")
+    # A greeting in front of a question does not hide the question.
+    asked = assistant.ask("你好，郑州养狗一年要交多少钱？")
+    assert not asked.refused and "二百元" in asked.answer and asked.citations
