@@ -24,7 +24,7 @@ from .evaluation import (
     locate_evidence,
     report_markdown,
 )
-from .index import IndexUnavailable
+from .index import IndexUnavailable, current_generation
 from .ingest import IngestError, Ingestor
 from .pipeline import PolicyAssistant, QuestionError
 from .retrieve import FilterError, Filters
@@ -84,6 +84,20 @@ def _format_source(n: int, hit: dict) -> str:
     return head + "\n    " + hit["text"].replace("\n", "\n    ")
 
 
+def _first_index(settings: Settings) -> None:
+    """Build the default index from the corpus folder when there is none yet, as ``python app.py``
+    does: on a fresh checkout ``policyqa ask`` answers from the bundled corpus straight away."""
+    if current_generation(settings.index_dir) is not None or not Path(settings.corpus_dir).is_dir():
+        return
+    click.echo(f"no index in {settings.index_dir} yet: building it from {settings.corpus_dir} first (once)", err=True)
+    try:
+        summary = Ingestor(settings, progress=True).run([Path(settings.corpus_dir)])
+    except (IngestError, EmbedderError) as exc:
+        _fail(str(exc))
+        return
+    click.echo(summary.describe(), err=True)
+
+
 def _assistant(settings: Settings) -> PolicyAssistant:
     try:
         return PolicyAssistant.from_settings(settings)
@@ -125,6 +139,8 @@ def ask(question: str | None, index_dir: Path | None, mode: str | None, filters:
         return
     if batch is None and not question:
         _fail("give a QUESTION, or --batch FILE.jsonl")
+    if index_dir is None:  # an index named on the command line is never built behind the user's back
+        _first_index(settings)
     assistant = _assistant(settings)
     if batch is not None:
         _ask_batch(assistant, batch, out, mode, parsed_filters)

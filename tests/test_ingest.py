@@ -267,6 +267,20 @@ def test_cli_ingest_and_ask(tmp_path: Path) -> None:
         assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_cli_ask_builds_the_index_from_the_bundled_corpus_on_first_use(tmp_path: Path) -> None:
+    # As `python app.py` does: on a fresh checkout the README's `policyqa ask` answers at once.
+    env = isolated_env(tmp_path, POLICYQA_INDEX=str(tmp_path / "first"), POLICYQA_EMBEDDER="none")
+    question = "《意见》对推动人工智能产业创新发展提出了哪些保障措施?"
+    first = policyqa("ask", question, "--json", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "building it from" in first.stderr and "1 added" in first.stderr
+    answer = json.loads(first.stdout)
+    assert answer["citations"][0]["source"] == "hebei-compute-ai-opinion-interpretation-2024.md"
+    again = policyqa("ask", question, "--json", env=env, cwd=tmp_path)
+    assert again.returncode == 0 and "building" not in again.stderr
+    assert json.loads(again.stdout)["answer"] == answer["answer"]
+
+
 def test_index_setting_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "policyqa.toml"
     config.write_text('index_dir = "from-config"\n', encoding="utf-8")
