@@ -644,8 +644,9 @@ def _continues(prev: str, prev_width: int, line: str, full_width: float) -> bool
 # "第一条 为了……保护和改善城市生态环境，制" / "" / "定本条例。". Such a file is re-joined like a PDF
 # page when its wraps show: many paragraphs stop mid-sentence at one width, and the break often
 # falls inside a word (制|定, 城|市). Headings stop mid-sentence too, but between words: in the
-# shared corpus, 0 of the breaks of the files this would wrongly join fall inside a word, against
-# 44–65% of those of the 7 files exported with their wraps.
+# shared corpus none of the breaks falls inside a word in three of the four files that the width
+# test alone would join wrongly (headings, name lists; the fourth has too few breaks to count),
+# against 44–65% in each of the 5 files exported with their wraps.
 _WRAPPED_MIN_COUNT = 8
 _WRAPPED_MIN_SHARE = 0.15  # of the one-line paragraphs
 _WRAPPED_MIN_SPLIT_WORDS = 0.3
