@@ -578,7 +578,8 @@ _HEADING_START = re.compile(
 # pypdf separates table cells with spaces; prose has no space between two
 # ideographs (it only pads digits and Latin words).
 _TABLE_GAP = re.compile(r"[\u4e00-\u9fff] +(?=[\u4e00-\u9fff])")
-_SENTENCE_END = frozenset("。！？；：:、）)!?;.")
+# Not 、: an author never ends a line on it, a layout often does ("市、县（市、" / "区）人民政府").
+_SENTENCE_END = frozenset("。！？；：:）)!?;.")
 _CLOSING_QUOTES = "”’\"'」』》〉】"
 # A line this close to the page's widest line was probably wrapped by the
 # layout rather than ended by the author.
@@ -648,7 +649,7 @@ def _continues(prev: str, prev_width: int, line: str, full_width: float) -> bool
 # test alone would join wrongly (headings, name lists; the fourth has too few breaks to count),
 # against 44–65% in each of the 5 files exported with their wraps.
 _WRAPPED_MIN_COUNT = 8
-_WRAPPED_MIN_SHARE = 0.15  # of the one-line paragraphs
+_WRAPPED_MIN_SHARE = 0.15  # of the lines
 _WRAPPED_MIN_SPLIT_WORDS = 0.3
 _WRAP_TOLERANCE = 4  # display columns a wrapped line may fall short of the width (a half-width digit, a ）)
 _MARKDOWN_BLOCK = re.compile(r"^(?:#|\||[-*+] |>|```)")
@@ -663,20 +664,20 @@ def rejoin_wrapped_paragraphs(text: str) -> str:
         rejoin_wrapped_paragraphs(wrapped)   # "……保护和改善城市生态环境，制\n\n定本条例。" -> "……制定本条例。"
     """
     lines = text.split("\n")
-    # Paragraphs of one line: a blank line (or the text's edge) on each side.
-    single = [i for i, line in enumerate(lines) if line and (i == 0 or not lines[i - 1])
-              and (i + 1 == len(lines) or not lines[i + 1])]
-    # The layout's width is the commonest width of the paragraphs that stop mid-sentence (some
-    # exports also put two wrapped lines on one, so the widest line does not tell it).
-    open_widths = Counter(_display_width(lines[i]) for i in single
+    # Each wrapped line may be a paragraph of its own or the next line of the same one.
+    filled = [i for i, line in enumerate(lines) if line]
+    # The layout's width is the commonest width of the lines that stop mid-sentence (some exports
+    # also put two wrapped lines on one, so the widest line does not tell it).
+    open_widths = Counter(_display_width(lines[i]) for i in filled
                           if lines[i].rstrip(_CLOSING_QUOTES)[-1:] not in _SENTENCE_END)
-    if len(single) < 2 * _WRAPPED_MIN_COUNT or not open_widths:
+    if len(filled) < 2 * _WRAPPED_MIN_COUNT or not open_widths:
         return text
     full = open_widths.most_common(1)[0][0] - _WRAP_TOLERANCE
-    pairs = [(a, b) for a, b in zip(single, single[1:]) if all(not lines[k] for k in range(a + 1, b))
-             and not _MARKDOWN_BLOCK.match(lines[a]) and not _MARKDOWN_BLOCK.match(lines[b])
-             and _continues(lines[a], _display_width(lines[a]), lines[b], full)]
-    if len(pairs) < max(_WRAPPED_MIN_COUNT, _WRAPPED_MIN_SHARE * len(single)):
+    # An indented line ("　　第二条……") starts a paragraph, however the line before it ends.
+    pairs = [(a, b) for a, b in zip(filled, filled[1:])
+             if not _MARKDOWN_BLOCK.match(lines[a]) and not _MARKDOWN_BLOCK.match(lines[b])
+             and not lines[b][0].isspace() and _continues(lines[a], _display_width(lines[a]), lines[b], full)]
+    if len(pairs) < max(_WRAPPED_MIN_COUNT, _WRAPPED_MIN_SHARE * len(filled)):
         return text
     if sum(_splits_word(lines[a], lines[b]) for a, b in pairs) < _WRAPPED_MIN_SPLIT_WORDS * len(pairs):
         return text

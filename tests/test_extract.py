@@ -192,13 +192,20 @@ WRAPPED_CLAUSES = [
 ]
 
 
-def _wrapped(clauses: list[str], width: int = 24) -> str:
-    return "\n\n".join(c[i:i + width] for c in clauses for i in range(0, len(c), width))
+def _wrapped(clauses: list[str], width: int = 24, between: str = "\n\n") -> str:
+    return between.join(c[i:i + width] for c in clauses for i in range(0, len(c), width))
 
 
 def test_text_exported_with_its_line_wraps_is_joined_again(tmp_path: Path) -> None:
     result = extract(write(tmp_path, "wrapped.md", ("# 某市城市绿化管理办法\n\n" + _wrapped(WRAPPED_CLAUSES)).encode()))
     assert result.text == "# 某市城市绿化管理办法\n\n" + "\n\n".join(WRAPPED_CLAUSES)
+    # A plain-text export wraps with single line ends; each article still starts a line of its own.
+    plain = extract(write(tmp_path, "wrapped.txt", _wrapped(WRAPPED_CLAUSES, width=20, between="\n").encode("gb18030")))
+    assert plain.text == "\n".join(WRAPPED_CLAUSES)
+    # ... and where each paragraph is indented, the indent starts it, whatever the line before ends with.
+    indented = [c[:-1] for c in WRAPPED_CLAUSES]  # no full stop at the end
+    text = _wrapped(["　　" + c for c in indented], width=20, between="\n")
+    assert extract(write(tmp_path, "indented.txt", text.encode())).text == "\n".join("　　" + c for c in indented)
 
 
 def test_headings_of_one_width_are_not_joined_to_their_text(tmp_path: Path) -> None:
