@@ -653,6 +653,7 @@ _WRAPPED_MIN_SHARE = 0.15  # of the lines
 _WRAPPED_MIN_SPLIT_WORDS = 0.3
 _WRAP_TOLERANCE = 4  # display columns a wrapped line may fall short of the width (a half-width digit, a ）)
 _MARKDOWN_BLOCK = re.compile(r"^(?:#|\||[-*+] |>|```)")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n---[ \t]*(?:\n|\Z)", re.S)
 
 
 def rejoin_wrapped_paragraphs(text: str) -> str:
@@ -663,6 +664,9 @@ def rejoin_wrapped_paragraphs(text: str) -> str:
 
         rejoin_wrapped_paragraphs(wrapped)   # "……保护和改善城市生态环境，制\n\n定本条例。" -> "……制定本条例。"
     """
+    front = _FRONT_MATTER.match(text)
+    if front:  # YAML front matter is not prose: its lines stay as they are
+        return text[: front.end()] + rejoin_wrapped_paragraphs(text[front.end():])
     lines = text.split("\n")
     # Each wrapped line may be a paragraph of its own or the next line of the same one.
     filled = [i for i, line in enumerate(lines) if line]

@@ -197,8 +197,12 @@ def _wrapped(clauses: list[str], width: int = 24, between: str = "\n\n") -> str:
 
 
 def test_text_exported_with_its_line_wraps_is_joined_again(tmp_path: Path) -> None:
-    result = extract(write(tmp_path, "wrapped.md", ("# 某市城市绿化管理办法\n\n" + _wrapped(WRAPPED_CLAUSES)).encode()))
-    assert result.text == "# 某市城市绿化管理办法\n\n" + "\n\n".join(WRAPPED_CLAUSES)
+    # The front matter's lines are not wrapped prose, however long they are.
+    front = ('---\ntitle: "某市人民政府关于印发某市城市绿化管理办法的通知"\nissuer: "某市人民政府办公室"\n'
+             'note: "正文取自PDF提取文本，每行一段，换行处可能把一个词分开，请以原件为准"\nkind: "办法"\n---\n\n')
+    heading = "# 某市城市绿化管理办法\n\n"
+    result = extract(write(tmp_path, "wrapped.md", (front + heading + _wrapped(WRAPPED_CLAUSES)).encode()))
+    assert result.text == front.rstrip("\n") + "\n\n" + heading + "\n\n".join(WRAPPED_CLAUSES)
     # A plain-text export wraps with single line ends; each article still starts a line of its own.
     plain = extract(write(tmp_path, "wrapped.txt", _wrapped(WRAPPED_CLAUSES, width=20, between="\n").encode("gb18030")))
     assert plain.text == "\n".join(WRAPPED_CLAUSES)
