@@ -9,6 +9,8 @@ named by ``POLICYQA_CONFIG``. Every key is optional::
     chunk_min_chars = 120
     chunk_max_chars = 500
     max_file_mb = 50
+    examples = ["广州公租房怎么申请？", "……"]  # the app's example questions (default: the seed document's,
+                                    # shown only while it is indexed)
 
     [llm]                           # POLICYQA_LLM_BASE_URL / _MODEL / _API_KEY
     base_url = "https://api.deepseek.com/v1"
@@ -84,6 +86,7 @@ class Settings:
     chunk_max_chars: int = 500
     max_file_mb: float = 50.0
     ignore: tuple[str, ...] = ("README*", "SOURCES*", "LICENSE*", "CHANGELOG*")
+    examples: tuple[str, ...] = ()  # the app's example questions; () = the seed document's, if indexed
     llm: LLMSettings = field(default_factory=LLMSettings)
     config_file: Path | None = None
     # The HTTP API and widget (assistant/api.py).

@@ -43,6 +43,8 @@ from .service import AssistantService, DocumentConflict, IngestBusy, UploadError
 from .tokenize import Tokenizer, normalize  # noqa: E402
 
 TITLE = "政策问答助手"
+# Questions about the bundled seed document: shown while it is indexed, unless the config names others.
+SEED_SOURCE = "hebei-compute-ai-opinion-interpretation-2024.md"
 EXAMPLES = (
     "河北省在优化算力布局方面提出了哪些意见?",
     "《意见》对推动人工智能产业创新发展提出了哪些保障措施?",
@@ -373,6 +375,19 @@ def _theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="blue", font=fonts, font_mono=["ui-monospace", "Consolas", "monospace"])
 
 
+def example_questions(service: AssistantService) -> tuple[str, ...]:
+    """The example questions under the input box: ``examples`` from the config, else the seed
+    document's while it is indexed, else none (questions about a document that is not there would
+    be refused, which is a poor first impression)."""
+    if service.settings.examples:
+        return service.settings.examples[:6]
+    try:
+        sources = {d["source"] for d in service.documents()}
+    except IndexUnavailable:
+        return ()
+    return EXAMPLES if SEED_SOURCE in sources else ()
+
+
 def build_ui(service: AssistantService) -> gr.Blocks:
     """The Gradio Blocks of the UI; mount them with :func:`mount_ui` (which adds the CSS and JS)."""
     tokenizer = Tokenizer()
@@ -389,6 +404,7 @@ def build_ui(service: AssistantService) -> gr.Blocks:
         return tuple(gr.update(choices=_choices([d[key] for d in docs]))
                      for key in ("region", "issuer", "kind"))  # type: ignore[return-value]
 
+    examples = example_questions(service)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         chat_state = gr.State([])     # the chat as shown: messages with HTML content
         turns_state = gr.State([])    # the conversation as plain text, for the assistant's history
@@ -407,13 +423,13 @@ def build_ui(service: AssistantService) -> gr.Blocks:
                                              autoscroll=True, placeholder="请在下方输入问题，或点击示例问题。")
                         with gr.Row():
                             question = gr.Textbox(label="问题",
-                                                  placeholder="例如：河北省在优化算力布局方面提出了哪些意见？",
+                                                  placeholder=f"例如：{examples[0] if examples else '公租房的申请条件是什么？'}",
                                                   lines=1, max_lines=4, scale=5, elem_id="pq-question",
                                                   show_label=False, autofocus=True)
                             ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="pq-ask")
-                        with gr.Row(elem_id="pq-examples"):
+                        with gr.Row(elem_id="pq-examples", visible=bool(examples)):
                             example_btns = [gr.Button(q, size="sm", variant="secondary", min_width=120)
-                                            for q in EXAMPLES]
+                                            for q in examples]
                         with gr.Accordion("筛选条件（按文件属性缩小检索范围）", open=False, elem_id="pq-filters"):
                             with gr.Row():
                                 region = gr.Dropdown(_choices([]), value="", label="地区", allow_custom_value=True,
@@ -520,7 +536,7 @@ def build_ui(service: AssistantService) -> gr.Blocks:
         ask_outputs = [question, chatbot, chat_state, turns_state, answers_state, sources]
         ask_btn.click(respond, ask_inputs, ask_outputs, concurrency_limit=8, show_progress="hidden")
         question.submit(respond, ask_inputs, ask_outputs, concurrency_limit=8, show_progress="hidden")
-        for button, text in zip(example_btns, EXAMPLES, strict=True):
+        for button, text in zip(example_btns, examples, strict=True):
             button.click(lambda t=text: t, None, question, queue=False).then(
                 respond, ask_inputs, ask_outputs, concurrency_limit=8, show_progress="hidden")
 

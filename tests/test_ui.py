@@ -103,6 +103,25 @@ def test_admin_tab_says_when_the_admin_api_is_off(tmp_path: Path) -> None:
     assert any("知识库尚未建立" in t for t in texts)
 
 
+def test_example_questions_fit_the_indexed_documents(tmp_path: Path) -> None:
+    from live_server import build_index
+
+    from assistant.service import AssistantService
+    from assistant.ui import EXAMPLES, build_ui, example_questions
+
+    def buttons(blocks: Any) -> list[str]:
+        return [str(c["props"].get("value", "")) for c in blocks.config["components"]
+                if c.get("type") == "button" and c["props"].get("value") in EXAMPLES + ours]
+
+    ours = ("北京算力券每年最多补贴多少钱？", "上海生活垃圾分几类？")
+    # Questions about the seed document would be refused on a collection without it: none shown.
+    plain = AssistantService(build_index(tmp_path / "plain"))
+    assert example_questions(plain) == () and buttons(build_ui(plain)) == []
+    # The config's own questions are shown, in their order.
+    configured = AssistantService(build_index(tmp_path / "configured", examples=ours))
+    assert example_questions(configured) == ours and buttons(build_ui(configured)) == list(ours)
+
+
 # -- app.py's command line --------------------------------------------------------------------
 
 
