@@ -670,17 +670,19 @@ def rejoin_wrapped_paragraphs(text: str) -> str:
     lines = text.split("\n")
     # Each wrapped line may be a paragraph of its own or the next line of the same one.
     filled = [i for i, line in enumerate(lines) if line]
-    # The layout's width is the commonest width of the lines that stop mid-sentence (some exports
-    # also put two wrapped lines on one, so the widest line does not tell it).
-    open_widths = Counter(_display_width(lines[i]) for i in filled
-                          if lines[i].rstrip(_CLOSING_QUOTES)[-1:] not in _SENTENCE_END)
-    if len(filled) < 2 * _WRAPPED_MIN_COUNT or not open_widths:
+    # Only a line that stops mid-sentence can go on in the next; most lines end in 。, and their
+    # widths are not measured (this runs on every text file).
+    open_lines = {i: _display_width(lines[i]) for i in filled
+                  if lines[i].rstrip(_CLOSING_QUOTES)[-1:] not in _SENTENCE_END}
+    if len(filled) < 2 * _WRAPPED_MIN_COUNT or len(open_lines) < _WRAPPED_MIN_COUNT:
         return text
-    full = open_widths.most_common(1)[0][0] - _WRAP_TOLERANCE
+    # The layout's width is the commonest width of those lines (some exports also put two wrapped
+    # lines on one, so the widest line does not tell it).
+    full = Counter(open_lines.values()).most_common(1)[0][0] - _WRAP_TOLERANCE
     # An indented line ("　　第二条……") starts a paragraph, however the line before it ends.
     pairs = [(a, b) for a, b in zip(filled, filled[1:])
-             if not _MARKDOWN_BLOCK.match(lines[a]) and not _MARKDOWN_BLOCK.match(lines[b])
-             and not lines[b][0].isspace() and _continues(lines[a], _display_width(lines[a]), lines[b], full)]
+             if a in open_lines and not _MARKDOWN_BLOCK.match(lines[a]) and not _MARKDOWN_BLOCK.match(lines[b])
+             and not lines[b][0].isspace() and _continues(lines[a], open_lines[a], lines[b], full)]
     if len(pairs) < max(_WRAPPED_MIN_COUNT, _WRAPPED_MIN_SHARE * len(filled)):
         return text
     if sum(_splits_word(lines[a], lines[b]) for a, b in pairs) < _WRAPPED_MIN_SPLIT_WORDS * len(pairs):
