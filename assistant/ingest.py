@@ -315,12 +315,13 @@ class Ingestor:
             old = old_docs.get(source)
             try:
                 before = item.path.stat()
-                if old and not reparse_all and old["size"] == before.st_size \
+                retry = bool(old and old.get("retry"))  # kept from before after failing: try it again
+                if old and not reparse_all and not retry and old["size"] == before.st_size \
                         and old["mtime_ns"] == before.st_mtime_ns:
                     keep[source] = old
                     summary.unchanged += 1
                     continue
-                if not old or reparse_all:
+                if not old or reparse_all or retry:
                     todo.append((item, before.st_size))
                     continue
                 digest = file_hash(item.path)
@@ -375,7 +376,10 @@ class Ingestor:
                 store.copy_documents_from(live / "store.sqlite", [v["doc_id"] for v in keep.values()])
                 postings.add_stored(store)
             parsed = self._parse_into(todo, store, postings, summary)
-            recovered = {s: old_docs[s] for s, _ in summary.failed if s in old_docs and s not in keep}
+            # Marked for a retry: kept as it was parsed before (perhaps by another parser version), it
+            # is not "unchanged" next time even if the file is.
+            recovered = {s: {**old_docs[s], "retry": True} for s, _ in summary.failed
+                         if s in old_docs and s not in keep}
             if recovered and live is not None:
                 # A file that fails now keeps the version indexed before: nothing indexed is lost.
                 first_new = store.next_id()

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED, FakeEmbedder, isolated_env, settings_for
 
+from assistant import ingest as ingest_module
 from assistant.config import load_settings
 from assistant.documents import content_hash
 from assistant.index import CURRENT, Index, current_generation
@@ -186,6 +187,30 @@ def test_file_that_becomes_corrupt_keeps_its_old_passages(tmp_path: Path) -> Non
     third = ingest(settings, [docs])
     assert [source for source, _ in third.failed] == ["doc0000.md"]
     assert search(settings.index_dir, "专项补贴凭证")[0].document.source == "doc0000.md"
+
+
+def test_a_file_kept_after_failing_is_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A new parser version fails on one file (a bug of ours): its old passages stay, and the next
+    # ingest, after the fix, parses it again although neither the file nor the settings changed.
+    docs = tmp_path / "docs"
+    write_docs(docs, 3)
+    settings = settings_for(tmp_path)
+    ingest(settings, [docs])
+    real = ingest_module.load_document
+
+    def broken(item, **kw):
+        if item.source == "doc0001.md":
+            raise ingest_module.LoadError("the parser fell over")
+        return real(item, **kw)
+
+    monkeypatch.setattr(ingest_module, "PARSER_VERSION", ingest_module.PARSER_VERSION + 1)
+    monkeypatch.setattr(ingest_module, "load_document", broken)
+    failing = ingest(settings, [docs])
+    assert [s for s, _ in failing.failed] == ["doc0001.md"] and failing.documents == 3
+    monkeypatch.setattr(ingest_module, "load_document", real)
+    fixed = ingest(settings, [docs])
+    assert fixed.ok and fixed.unchanged == 2 and fixed.updated == 1
+    assert ingest(settings, [docs]).unchanged == 3
 
 
 def make_bad_folder(folder: Path) -> dict[str, str]:
