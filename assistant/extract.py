@@ -641,10 +641,11 @@ def _continues(prev: str, prev_width: int, line: str, full_width: float) -> bool
     return not _HEADING_START.match(line)
 
 
-# Text exported from a PDF may keep the page's line wraps, each line a paragraph of its own:
-# "第一条 为了……保护和改善城市生态环境，制" / "" / "定本条例。". Such a file is re-joined like a PDF
-# page when its wraps show: many paragraphs stop mid-sentence at one width, and the break often
-# falls inside a word (制|定, 城|市). Headings stop mid-sentence too, but between words: in the
+# Text exported from a PDF may keep the page's line wraps, each line a paragraph of its own
+# ("第一条 为了……保护和改善城市生态环境，制" / "" / "定本条例。") or ended by a single line end.
+# Such a file is re-joined like a PDF page when its wraps show: many lines stop mid-sentence at
+# one width, and the break often falls inside a word (制|定, 城|市). Headings stop mid-sentence
+# too, but between words: in the
 # shared corpus none of the breaks falls inside a word in three of the four files that the width
 # test alone would join wrongly (headings, name lists; the fourth has too few breaks to count),
 # against 44–65% in each of the 5 files exported with their wraps.
@@ -657,8 +658,8 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n---[ \t]*(?:\n|\Z)", re.S)
 
 
 def rejoin_wrapped_paragraphs(text: str) -> str:
-    """``text`` with the paragraphs that a layout's line wraps made of one sentence joined again
-    (see above); any other text is returned as it is.
+    """``text`` with the lines that a layout's wraps made of one sentence joined again (see above);
+    any other text is returned as it is.
 
     Example::
 
