@@ -224,10 +224,11 @@ class HybridRetriever:
         top = top[np.argsort(-scores[top], kind="stable")]
         return top[scores[top] > 0]
 
-    def dense_ranking(self, query: str, mask: np.ndarray | None) -> np.ndarray:
-        """Passage ids of the nearest dense candidates, best first."""
+    def dense_ranking(self, query: str, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Passage ids of the nearest dense candidates, best first, and their similarities to the query."""
+        nothing = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self.index.dense is None or self.embedder is None:
-            return np.zeros(0, dtype=np.int64)
+            return nothing
         import faiss
 
         vector = self.embedder.embed_query(query)[None, :]
@@ -235,13 +236,20 @@ class HybridRetriever:
         if mask is not None:
             allowed = self.index.positions[mask]
             if len(allowed) == 0:
-                return np.zeros(0, dtype=np.int64)
+                return nothing
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
         k = min(self.candidates, self.index.dense.ntotal)
-        _, ids = self.index.dense.search(vector, k, params=params)
-        return ids[0][ids[0] >= 0]
+        similarities, ids = self.index.dense.search(vector, k, params=params)
+        found = ids[0] >= 0
+        return ids[0][found], similarities[0][found]
 
     def search(self, query: str, top_k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        return self.search_with_nearest(query, top_k, filters)[0]
+
+    def search_with_nearest(self, query: str, top_k: int = 10,
+                            filters: Filters | None = None) -> tuple[list[Hit], float | None]:
+        """:meth:`search`, and the dense similarity of the passage nearest to the query (None
+        without dense vectors): how close the question comes to anything in the collection."""
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0; got {top_k}")
         mask = self._mask(filters)
@@ -249,7 +257,9 @@ class HybridRetriever:
         empty = np.zeros(0, dtype=np.int64)
         bm25_ids = (self.index.positions[self.bm25_ranking(query, mask, doc_weights)]
                     if self.weights.get("bm25", 1.0) else empty)
-        dense_ids = self.dense_ranking(query, mask) if self.weights.get("dense", 1.0) else empty
+        dense_ids, similarities = (self.dense_ranking(query, mask) if self.weights.get("dense", 1.0)
+                                   else (empty, np.zeros(0, dtype=np.float32)))
+        nearest = float(similarities[0]) if len(similarities) else None
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
         for name, ids in (("bm25", bm25_ids), ("dense", dense_ids)):
@@ -264,7 +274,13 @@ class HybridRetriever:
         best = sorted(fused, key=lambda pid: -fused[pid])[: max(top_k, self.rerank_depth)]
         passages = self.index.store.passages(best)
         hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]
-        return self.cover_places(query, self.demote_other_places(query, self.rerank(query, hits)))[:top_k]
+        hits = self.cover_places(query, self.demote_other_places(query, self.rerank(query, hits)))[:top_k]
+        return hits, nearest
+
+    def nearest_similarity(self, text: str) -> float | None:
+        """The dense similarity of the passage nearest to ``text``; None without dense vectors."""
+        similarities = self.dense_ranking(text, None)[1]
+        return float(similarities[0]) if len(similarities) else None
 
     def demote_other_places(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Put local rules of places the question does not ask about after everything else: the

@@ -147,6 +147,7 @@ class AssistantService:
                 return
             try:
                 assistant = PolicyAssistant.from_settings(self.settings, Index.open(self.index_dir))
+                _ = assistant.off_topic_below  # measured by the loading thread, not by the first question
             except Exception as exc:  # noqa: BLE001 - a bad generation must not stop the one being served
                 # Keep serving the generation we have; try again when CURRENT changes.
                 self._load_error = f"cannot open the index generation {generation.name}: {exc}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from conftest import settings_for
@@ -511,3 +512,37 @@ def test_small_talk_gets_a_reply_and_a_question_after_a_greeting_gets_the_docume
     # A greeting in front of a question does not hide the question.
     asked = assistant.ask("你好，郑州养狗一年要交多少钱？")
     assert not asked.refused and "二百元" in asked.answer and asked.citations
+
+
+def test_a_question_about_nothing_in_the_collection_is_refused_as_off_topic(
+        tmp_path: Path, assistant: PolicyAssistant) -> None:
+    from conftest import FakeEmbedder
+
+    from assistant.answer import ExtractiveAnswerer
+    from assistant.index import Index
+    from assistant.pipeline import OFF_TOPIC, off_topic_questions
+    from assistant.retrieve import Filters, HybridRetriever
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in DOCUMENTS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    embedder = FakeEmbedder()
+    settings = settings_for(tmp_path, embedder=FakeEmbedder.name)
+    Ingestor(settings, embedder=embedder, progress=False, workers=1).run([corpus])
+    index = Index.open(settings.index_dir)
+    try:
+        dense = PolicyAssistant(index=index, retriever=HybridRetriever(index, embedder=embedder),
+                                extractive=ExtractiveAnswerer(index))
+        question = "西红柿和土豆怎么炖好吃"  # not one of the calibration questions
+        assert question not in off_topic_questions()
+        off = dense.ask(question)
+        assert off.refused and off.answer == OFF_TOPIC and not off.citations
+        fine = dense.ask("北京养犬管理服务费多少")
+        assert not fine.refused and fine.citations
+        # A filter leaves few passages, and every question far from them: the test is off there.
+        assert dense.ask(question, filters=Filters.parse(["region=北京市"])).answer != OFF_TOPIC
+    finally:
+        index.close()
+    # Without dense vectors there is no similarity to judge by.
+    assert assistant.off_topic_below is None

