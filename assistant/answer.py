@@ -178,15 +178,24 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     return best * MISSING_TERM_FACTOR if terms.missing else best
 
 
-def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] | None = None) -> str:
+def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] | None = None,
+                 off_topic: bool = False) -> str:
     """The answer when the documents do not cover the question: say so, name the nearest, say whom to ask.
 
     ``place`` is the place the question names when every document found is another place's local
     rule: the answer says the collection has nothing for that place and sends the asker to its
     own departments. ``relevant`` are the hits whose issuers may be suggested (those of the asked
-    place or national ones); by default all of them.
+    place or national ones); by default all of them. ``off_topic``: the question is about nothing
+    in the collection (红烧肉怎么做); the nearest documents are named as what the collection is
+    about, and no issuer of theirs is suggested.
     """
     names = "、".join(book_title(h.document.meta.title) for h in _distinct_documents(hits, 3))
+    if off_topic:
+        text = "这个问题不在知识库政策文件的范围内，无法作答。"
+        if names:
+            text += f"与之最接近的文件是{names}，内容与这个问题无关。"
+        return text + ("本助手根据政策文件回答申请条件、补贴标准、办理流程、办理期限和主管部门等问题；"
+                       "政务咨询也可拨打12345政务服务便民热线。")
     if place:
         text = f"知识库中没有{place}的相关文件，无法根据现有文件作答。"
         if names:

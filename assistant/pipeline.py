@@ -47,8 +47,6 @@ REFUSAL_THRESHOLD = 0.25
 # of :attr:`PolicyAssistant.off_topic_below`.
 OFF_TOPIC_PERCENTILE = 75
 OFF_TOPIC_FILE = Path(__file__).parent / "data" / "off_topic.txt"
-OFF_TOPIC = ("这个问题不在知识库政策文件的范围内，无法作答。本助手根据政策文件回答申请条件、补贴标准、办理流程、"
-             "办理期限和主管部门等问题，其他问题请通过相应渠道咨询。")
 
 
 @cache
@@ -208,8 +206,8 @@ class PolicyAssistant:
         if answerer is self.extractive and not _CHINESE.search(query):
             # Quoting Chinese clauses for words like "wage" would be matching on stray English terms.
             refusal = NOT_CHINESE
-        elif off_topic:  # 红烧肉怎么做: no nearest documents to name, no department to suggest
-            refusal = OFF_TOPIC
+        elif off_topic:  # 红烧肉怎么做: no department of the nearest documents to suggest
+            refusal = refusal_text(hits, off_topic=True)
         elif not hits or strength < self.refusal_threshold:
             elsewhere = bool(hits) and self.other_place(query, hits)
             named = "、".join(sorted(self.retriever.gazetteer.places_in(query, with_provinces=False)))
