@@ -24,7 +24,15 @@ from datetime import date
 from typing import Any
 
 from .index import Index
-from .relevance import QueryTerms, SentenceScorer, named_years, split_sentences, states_quantity, wraps_document
+from .relevance import (
+    QueryTerms,
+    SentenceScorer,
+    asked_kinds,
+    named_years,
+    split_sentences,
+    states_quantity,
+    wraps_document,
+)
 from .retrieve import Hit
 from .tokenize import Tokenizer
 
@@ -239,6 +247,10 @@ class ExtractiveAnswerer:
     same_passage_relative: float = 0.2
     same_passage_extra: int = 3
     ask_relative: float = 0.3  # a sentence for an ask nothing else answers must score this share of the best
+    # An FAQ or 解读 section whose heading asks the user's very question (covers this share of its
+    # words, and asks for the same kinds of fact) is the whole answer; its neighbours answer other
+    # questions. "失业保险金能领多久？能领多少钱？" asks two things and keeps both sections.
+    faq_heading_covers: float = 0.8
     mode: str = "extractive"
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[tuple[Hit, int, int, float]]:
@@ -263,6 +275,14 @@ class ExtractiveAnswerer:
         chosen = self._complete_lists(chosen, candidates)
         chosen += self._more_of_cited(chosen, candidates)
         chosen += self._answer_each_ask(chosen, candidates, scorer.cues)
+        leader = max(chosen, key=lambda c: c[0])[2]
+        path = leader.passage.section_path
+        # ... when it asks for the same kinds of fact: "……能领多少钱？" is not "……能领多久？", although
+        # it names the same subject.
+        if ((scorer.heading_asks(path) or 0.0) >= self.faq_heading_covers
+                and asked_kinds(question) <= asked_kinds(path[-1])):
+            section = (leader.document.doc_id, path)
+            chosen = [c for c in chosen if (c[2].document.doc_id, c[2].passage.section_path) == section]
         # Documents in retrieval order; inside one, the passage with the best sentence first (it is
         # cited [1]); inside a passage, the document's own order.
         doc_order: dict[str, int] = {}
@@ -357,7 +377,9 @@ class ExtractiveAnswerer:
                 lines.append(f"\n{book_title(hit.document.meta.title)}{_number(hit)}{expiry_note(hit, today)}：")
                 last_label = ""
             label = _section_label(hit)
-            prefix = f"{label}：" if label and label != last_label and not text.startswith(label) else ""
+            # "三、如何申领？" already ends in its own mark: no "：" after it.
+            colon = "" if label.endswith(("？", "?", "：", ":")) else "："
+            prefix = f"{label}{colon}" if label and label != last_label and not text.startswith(label) else ""
             last_label = label
             sentences.append(Sentence(text=text, citations=[n], supported=True))
             lines.append(f"- {prefix}{text}[{n}]")

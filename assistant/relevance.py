@@ -83,6 +83,12 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 ]
 
 
+def asked_kinds(text: str) -> frozenset[int]:
+    """Which kinds of fact (the entries of :data:`CUES`) ``text`` asks for: an amount, a time, a
+    condition … Two questions about one subject ask the same thing only if these agree."""
+    return frozenset(i for i, (asks, _) in enumerate(CUES) if asks.search(text))
+
+
 # 几类, 几种, 几个 … are answered by naming them as much as by counting them: no quantity required.
 _ASKS_QUANTITY = re.compile(r"多少|几[年月天日岁份次件条元块]|多长|多大|多久|多高|多远|比例|金额|几成")
 _STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
@@ -336,6 +342,15 @@ class SentenceScorer:
             value *= 0.5  # a bare heading or list marker says little on its own
         return value
 
+    def heading_asks(self, section_path: tuple[str, ...]) -> float | None:
+        """How much of the question a section heading that is itself a question covers (0..1), or
+        None when the heading is not a question: the 问答 of a 政策解读 or an FAQ ("三、失业保险金能领
+        多久？"). Document names quoted in it (《意见》) do not count."""
+        heading = section_path[-1] if section_path else ""
+        if not heading.rstrip("…").endswith(("?", "？")):
+            return None
+        return self.terms.coverage(_QUOTED.sub("", heading).lower())
+
     def passage_score(self, text: str, section_path: tuple[str, ...] = (), title: str = "") -> float:
         """The best sentence's score, plus a part for a section heading that matches.
 
@@ -350,8 +365,8 @@ class SentenceScorer:
         # Best first, so that only the sentences that would win are asked whether they say anything.
         scored = sorted(((self.score(text[s:e]), s, e) for s, e in split_sentences(text)), reverse=True)
         best = next((value for value, s, e in scored if not self.says_nothing(text[s:e], title)), 0.0)
-        heading = section_path[-1] if section_path else ""
-        if heading.rstrip("…").endswith(("?", "？")):
-            return best + self.QUESTION_HEADING_WEIGHT * self.terms.coverage(_QUOTED.sub("", heading).lower())
+        asks = self.heading_asks(section_path)
+        if asks is not None:
+            return best + self.QUESTION_HEADING_WEIGHT * asks
         path = self.terms.coverage(" ".join(section_path).lower())
         return best + self.HEADING_WEIGHT * path

@@ -548,3 +548,37 @@ def test_a_question_about_nothing_in_the_collection_is_refused_as_off_topic(
         index.close()
     # Without dense vectors there is no similarity to judge by.
     assert assistant.off_topic_below is None
+
+
+# Each heading names the subject in full, as FAQs do: a neighbouring question covers the user's
+# words as well as the right one, and 多久 finds its time limit (5个工作日) in the procedure.
+FAQ = front("某市失业保险常见问题解答", "某市人力资源和社会保障局", "某市", "2025-01-01") + """一、失业保险金能领多久？
+
+缴费满1年不足5年的，领取失业保险金的期限最长为12个月；缴费满5年不足10年的，最长为18个月。
+
+二、失业保险金能领到多少钱？
+
+失业保险金按照本市最低工资标准的90%按月发放。
+
+三、如何申领失业保险金？
+
+失业人员可以在网上申领失业保险金，经办机构自受理之日起5个工作日内审核办结，审核通过的次月15日前发放。
+"""
+
+
+def test_an_faq_section_asking_the_very_question_is_the_whole_answer(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "faq.md").write_text(FAQ, encoding="utf-8")
+    settings = settings_for(tmp_path)
+    Ingestor(settings, progress=False, workers=1).run([corpus])
+    faq = PolicyAssistant.from_settings(settings)
+    # The section whose heading asks this question answers it; the neighbouring questions do not.
+    one = faq.ask("失业保险金能领多久？")
+    assert "18个月" in one.answer and "90%" not in one.answer and "5个工作日" not in one.answer
+    assert [hit.passage.section_path[-1] for _, hit in one.citations] == ["一、失业保险金能领多久？"]
+    # Asking two things about the same subject keeps both sections.
+    two = faq.ask("失业保险金能领多久？能领多少钱？")
+    assert "18个月" in two.answer and "90%" in two.answer
+    # A section's heading put before its sentence keeps its own question mark, with no "：" after it.
+    assert "一、失业保险金能领多久？缴费满1年" in two.answer and "？：" not in two.answer
