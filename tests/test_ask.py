@@ -544,6 +544,9 @@ def test_a_question_about_nothing_in_the_collection_is_refused_as_off_topic(
         assert not fine.refused and fine.citations
         # A filter leaves few passages, and every question far from them: the test is off there.
         assert "不在知识库政策文件的范围内" not in dense.ask(question, filters=Filters.parse(["region=北京市"])).answer
+        # The calibration questions are Chinese: an English one is left to the LLM (or to 请用中文提问).
+        far = dense.off_topic_below - 0.5
+        assert dense.off_topic(question, far) and not dense.off_topic("How do I cook braised pork?", far)
     finally:
         index.close()
     # Without dense vectors there is no similarity to judge by.
