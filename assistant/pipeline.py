@@ -210,6 +210,7 @@ class PolicyAssistant:
                          citations=[], passages=[], id=question_id, query=question,
                          timings_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0})
             return
+        _ = self.off_topic_below  # measured once per index: not part of the first question's timings
         t0 = time.perf_counter()
         # The resolved mode: with an LLM configured, the default (None) is llm and rewrites follow-ups too.
         query, hits, strength, off_topic = self._retrieve(question, history, filters, mode or self.default_mode)
