@@ -30,7 +30,7 @@ from .config import Settings
 from .embed import make_reranker
 from .index import Index
 from .llm import LLMError
-from .relevance import QueryTerms, named_years
+from .relevance import QueryTerms, data_lines, named_years
 from .retrieve import Filters, Hit, HybridRetriever
 from .rewrite import standalone_query
 from .smalltalk import smalltalk_reply
@@ -52,8 +52,7 @@ OFF_TOPIC_FILE = Path(__file__).parent / "data" / "off_topic.txt"
 @cache
 def off_topic_questions() -> tuple[str, ...]:
     """Questions about nothing a policy collection holds (``data/off_topic.txt``)."""
-    lines = OFF_TOPIC_FILE.read_text(encoding="utf-8").splitlines()
-    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    return tuple(data_lines(OFF_TOPIC_FILE))
 
 
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -179,11 +179,17 @@ def named_years(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
+def data_lines(path: Path) -> list[str]:
+    """The entries of a one-entry-a-line list in ``assistant/data/``: stripped, without blank lines
+    and ``#`` comments."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 @cache
 def everyday_words() -> frozenset[str]:
     """The most common words of general Chinese (``data/everyday_words.txt``)."""
-    lines = EVERYDAY_WORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    return frozenset(data_lines(EVERYDAY_WORDS_FILE))
 
 
 class QueryTerms:
