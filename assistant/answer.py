@@ -139,6 +139,60 @@ def _section_label(hit: Hit) -> str:
     return label if len(label) <= 24 else ""
 
 
+# A heading inside a passage, as a sentence of its own: "（一）申报条件与要求", "（五）巩固全科继续医学教育。"
+# (the heading run into its paragraph), "二、申报说明". Its enumerator, then a few words without a pause.
+_ENUMERATOR = re.compile(r"(?:[（(][一二三四五六七八九十]{1,3}[）)]|[一二三四五六七八九十]{1,3}、|第[一二三四五六七八九十百]+([章节]))")
+_HEADING_WORDS = re.compile(r"[^，,；;：:。！？!?]{1,24}。?")
+
+
+def _enumerator_kind(sentence: str) -> str:
+    """'（）', '、', '章' or '节': the kind of enumerator ``sentence`` starts with; '' for none."""
+    match = _ENUMERATOR.match(sentence)
+    if not match:
+        return ""
+    return "（）" if sentence[0] in "（(" else match.group(1) or "、"
+
+
+def inner_headings(text: str) -> dict[int, str]:
+    """The headings inside a passage's text, by where they start: an enumerator and a few words
+    without a pause, not an item of a list. "（三）其他材料" after "（二）身份证明；" is an item: a
+    heading's neighbours are its section's text, not more of its own kind.
+
+    Example::
+
+        inner_headings("二、申报说明\n（一）申报条件\n1.依法设立的企业。")   # {0: '二、申报说明', 7: '（一）申报条件'}
+        inner_headings("应提交：\n（一）申请书；\n（二）身份证明")           # {}
+    """
+    spans = split_sentences(text)
+    kinds = [_enumerator_kind(text[s:e]) for s, e in spans]
+    found: dict[int, str] = {}
+    for i, ((start, end), kind) in enumerate(zip(spans, kinds)):
+        neighbours = (kinds[i - 1] if i else "", kinds[i + 1] if i + 1 < len(kinds) else "")
+        enumerator = _ENUMERATOR.match(text, start, end)
+        if kind and kind not in neighbours and enumerator and _HEADING_WORDS.fullmatch(text, enumerator.end(), end):
+            found[start] = text[start:end].rstrip("。")
+    return found
+
+
+def _heading_over(headings: dict[int, str], start: int) -> int | None:
+    """Where the nearest of ``headings`` at or before ``start`` begins; None when there is none."""
+    return max((h for h in headings if h <= start), default=None)
+
+
+def _labels(hit: Hit, inner: dict[int, str], start: int) -> tuple[str, str]:
+    """What the sentence at ``start`` of ``hit``'s passage stands under: the section's heading
+    (:func:`_section_label`), and the heading inside the passage above it (``inner``: of
+    :meth:`ExtractiveAnswerer._headings`), or '' when there is none, it is the section's own
+    heading, or the sentence is its sibling ("（十五）……" after the heading "（十三）……")."""
+    section = _section_label(hit)
+    over = _heading_over(inner, start)
+    text = hit.passage.text
+    if (over is None or over == start or inner[over] == section.rstrip("。")
+            or _enumerator_kind(text[start:]) == _enumerator_kind(inner[over])):  # (十五) is not under (十三)
+        return section, ""
+    return section, inner[over]
+
+
 # A question using a policy term no indexed document uses keeps this share of its evidence strength:
 # the rest of its words may match well, but its subject is not in the documents.
 MISSING_TERM_FACTOR = 0.5
@@ -357,8 +411,18 @@ class ExtractiveAnswerer:
         current_doc = None
         last_label = ""
         previous: tuple[int, int] | None = None  # (passage id, end) of the last quoted sentence
-        for hit, start, end, _ in selected:
+        headings: dict[int, dict[int, str]] = {}  # passage id -> its inner headings
+        shown_sections: set[str] = set()  # section headings already written in the current document
+        folded = ""  # a heading left out to stand before the next sentence
+        for i, (hit, start, end, _) in enumerate(selected):
             text = hit.passage.text[start:end].strip()
+            inner = headings.setdefault(hit.passage.id, self._headings(hit))
+            after = selected[i + 1] if i + 1 < len(selected) else None
+            if (start in inner and after is not None and after[0].passage.id == hit.passage.id
+                    and _heading_over(inner, after[1]) == start):
+                # A heading quoted with its section's text stands before that text, not as a point of its own.
+                folded = inner[start]
+                continue
             between = hit.passage.text[previous[1]:start] if previous and previous[0] == hit.passage.id else None
             if between is not None and between.strip() == "" and "\n" not in between and lines[-1].startswith("- "):
                 # The next sentence of the same line: one bullet, as the document wrote it.
@@ -376,16 +440,36 @@ class ExtractiveAnswerer:
                 current_doc = hit.document.doc_id
                 lines.append(f"\n{book_title(hit.document.meta.title)}{_number(hit)}{expiry_note(hit, today)}：")
                 last_label = ""
-            label = _section_label(hit)
+                shown_sections = set()
+            section, under = _labels(hit, inner, start)
+            if folded:
+                under = "" if folded == section.rstrip("。") else folded
+                folded = ""
+            # A heading quoted alone (nothing of its section is) is its own label.
+            label = inner[start] if start in inner else under or section
+            # The section's own heading goes before the first heading inside it that is shown:
+            # "二、申报要求与说明 > （一）申报条件与要求：1.……", then "（二）申报时间与流程：1.……".
+            shown = f"{section} > {under}" if section and under and section not in shown_sections else label
             # "三、如何申领？" already ends in its own mark: no "：" after it.
             colon = "" if label.endswith(("？", "?", "：", ":")) else "："
-            prefix = f"{label}{colon}" if label and label != last_label and not text.startswith(label) else ""
+            prefix = ""
+            if label and label != last_label and not text.startswith(label):
+                prefix = f"{shown}{colon}"
+                shown_sections.add(section)
             last_label = label
             sentences.append(Sentence(text=text, citations=[n], supported=True))
             lines.append(f"- {prefix}{text}[{n}]")
         body = "\n".join(lines) + "\n\n" + EXTRACTIVE_NOTE
         return Answer(question=question, answer=body, mode=self.mode, refused=False, sentences=sentences,
                       citations=citations, passages=list(hits))
+
+    @staticmethod
+    def _headings(hit: Hit) -> dict[int, str]:
+        """The headings inside ``hit``'s passage (:func:`inner_headings`) from its section's own
+        heading on: one above it is not what its sentences stand under ("第二章 …… 第七条 ……")."""
+        path = hit.passage.section_path
+        own = hit.passage.text.find(path[-1]) if path else -1
+        return {h: t for h, t in inner_headings(hit.passage.text).items() if h >= own}
 
     def stream(self, question: str, hits: Sequence[Hit], today: date | None = None) -> Iterator[str | Answer]:
         """Yields the answer text in pieces, then the :class:`Answer` (same interface as the LLM answerer)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import settings_for
 
-from assistant.answer import book_title, evidence_strength, page_label, refusal_text
+from assistant.answer import book_title, evidence_strength, inner_headings, page_label, refusal_text
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
@@ -585,3 +585,41 @@ def test_an_faq_section_asking_the_very_question_is_the_whole_answer(tmp_path: P
     assert "18个月" in two.answer and "90%" in two.answer
     # A section's heading put before its sentence keeps its own question mark, with no "：" after it.
     assert "一、失业保险金能领多久？缴费满1年" in two.answer and "？：" not in two.answer
+
+
+SCENES = (front("某市关于开展智慧城市场景揭榜工作的通知", "某市数据局", "某市", "2031-03-01")
+          + "一、场景清单\n\n1.社区工作效能提升场景\n\n2.区域交通诱导场景\n\n"
+          "二、申报要求与说明\n\n（一）申报条件与要求\n\n1.揭榜单位应当在本市依法注册，近3年无严重失信记录。\n\n"
+          "2.揭榜单位可以与合作单位以联合体形式揭榜。\n\n（二）申报时间与流程\n\n"
+          "1.揭榜单位应当于2031年5月31日前将揭榜材料报送至场景开放单位。\n\n"
+          "三、材料清单\n\n揭榜单位应当提交下列材料：\n\n（一）揭榜申请书；\n\n（二）营业执照复印件；\n\n"
+          "（三）法定代表人身份证明。\n\n场景开放单位应当自收到材料之日起5个工作日内完成审核。\n")
+
+
+def test_headings_inside_a_passage_stand_before_what_they_head(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "scenes.md").write_text(SCENES, encoding="utf-8")
+    settings = settings_for(tmp_path)
+    Ingestor(settings, progress=False, workers=1).run([corpus])
+    scenes = PolicyAssistant.from_settings(settings)
+    answer = scenes.ask("揭榜单位要满足什么条件？什么时候截止？").answer
+    # Each point says which heading it stands under, the section's own heading the first time; two
+    # items "1." are told apart, and a heading is not a point of its own.
+    assert "- 二、申报要求与说明 > （一）申报条件与要求：1.揭榜单位应当在本市依法注册" in answer
+    assert "- 2.揭榜单位可以与合作单位" in answer
+    assert "- （二）申报时间与流程：1.揭榜单位应当于2031年5月31日前" in answer
+    assert "（一）申报条件与要求[" not in answer
+    # The items of a list are not headings: the sentence after the list does not stand under its last item.
+    listed = scenes.ask("揭榜要交哪些材料？多久审核完？").answer
+    assert "- （三）法定代表人身份证明。[1]" in listed and "身份证明：" not in listed
+    assert "- 场景开放单位应当自收到材料之日起5个工作日内完成审核。[1]" in listed
+
+
+def test_inner_headings_are_headings_not_list_items() -> None:
+    assert inner_headings("二、申报说明\n（一）申报条件\n1.依法设立的企业。") == {0: "二、申报说明", 7: "（一）申报条件"}
+    # A heading run into its paragraph ends in 。, which it loses as a heading.
+    assert inner_headings("（五）巩固继续教育。积极开展进修培训。") == {0: "（五）巩固继续教育"}
+    assert inner_headings("应提交：\n（一）申请书；\n（二）身份证明\n受理后5日内审核。") == {}
+    assert inner_headings("（一）主要目标。到2030年，全市建成10个示范场景。") == {0: "（一）主要目标"}
+    assert inner_headings("（二）对符合条件的企业，给予一次性奖励。") == {}  # a pause: a point, not a heading
