@@ -186,9 +186,9 @@ def _labels(hit: Hit, inner: dict[int, str], start: int) -> tuple[str, str]:
     heading, or the sentence is its sibling ("（十五）……" after the heading "（十三）……")."""
     section = _section_label(hit)
     over = _heading_over(inner, start)
-    text = hit.passage.text
-    if (over is None or over == start or inner[over] == section.rstrip("。")
-            or _enumerator_kind(text[start:]) == _enumerator_kind(inner[over])):  # (十五) is not under (十三)
+    path = hit.passage.section_path
+    if (over is None or over == start or inner[over] == (path[-1] if path else "").rstrip("。")
+            or _enumerator_kind(hit.passage.text[start:]) == _enumerator_kind(inner[over])):  # (十五) is not under (十三)
         return section, ""
     return section, inner[over]
 
@@ -449,7 +449,8 @@ class ExtractiveAnswerer:
             label = inner[start] if start in inner else under or section
             # The section's own heading goes before the first heading inside it that is shown:
             # "二、申报要求与说明 > （一）申报条件与要求：1.……", then "（二）申报时间与流程：1.……".
-            shown = f"{section} > {under}" if section and under and section not in shown_sections else label
+            shown = (f"{section} > {under}" if section and under and section not in shown_sections
+                     and not under.startswith(section) else label)  # "三、落实扶持政策（一）……" names its section
             # "三、如何申领？" already ends in its own mark: no "：" after it.
             colon = "" if label.endswith(("？", "?", "：", ":")) else "："
             prefix = ""
@@ -466,10 +467,21 @@ class ExtractiveAnswerer:
     @staticmethod
     def _headings(hit: Hit) -> dict[int, str]:
         """The headings inside ``hit``'s passage (:func:`inner_headings`) from its section's own
-        heading on: one above it is not what its sentences stand under ("第二章 …… 第七条 ……")."""
+        heading on: one above it is not what its sentences stand under ("第二章 …… 第七条 ……").
+        The section's own heading is one of them where it is a sentence of its own that reads as a
+        heading: a question ("三、失业保险金能领多久？"), or words without a pause. A lead-in ("……按以下
+        规定执行：") or a statement taken for a heading ("二、调整后……每小时21元。") is not."""
+        text = hit.passage.text
         path = hit.passage.section_path
-        own = hit.passage.text.find(path[-1]) if path else -1
-        return {h: t for h, t in inner_headings(hit.passage.text).items() if h >= own}
+        own = text.find(path[-1]) if path else -1
+        found = {h: t for h, t in inner_headings(text).items() if h >= own}
+        heading = path[-1].rstrip("。") if path else ""
+        for start, end in split_sentences(text) if own >= 0 else []:
+            sentence = text[start:end]
+            if start == own and sentence.rstrip("。") == heading and (heading.endswith(("？", "?")) or (
+                    not re.search(r"[，,；;：:]", heading) and (not sentence.endswith("。") or len(heading) <= 20))):
+                found[own] = heading
+        return found
 
     def stream(self, question: str, hits: Sequence[Hit], today: date | None = None) -> Iterator[str | Answer]:
         """Yields the answer text in pieces, then the :class:`Answer` (same interface as the LLM answerer)."""
