@@ -27,12 +27,19 @@ _ATTACHMENT = re.compile(r"^附\s*件\s*[\d一二三四五六七八九十]*\s*[:
 _PART = re.compile(rf"^第[{_NUM}\d]+编(?:[\s　]+|$)(.*)$")
 _CHAPTER = re.compile(rf"^第[{_NUM}\d]+章(?:[\s　]+|$)(.*)$")
 _SECTION = re.compile(rf"^第[{_NUM}\d]+节(?:[\s　]+|$)(.*)$")
-_ARTICLE = re.compile(rf"^(第[{_NUM}\d]+条(?:之[{_NUM}]+)?)(?=[\s　]|[\u4e00-\u9fa5“（(《]|$)")
+# Not a reference to another text's article on a line of its own: "第二十条第（一）项" heads a table
+# in every 政府信息公开工作年度报告 (the State Council's template), and would turn the rest of the
+# report into one article whose 三、四、五、 headings are list items.
+_ARTICLE = re.compile(rf"^(第[{_NUM}\d]+条(?:之[{_NUM}]+)?)(?!第[（(]?[{_NUM}\d]{{1,3}}[）)]?[款项目])"
+                      rf"(?=[\s　]|[\u4e00-\u9fa5“（(《]|$)")
 _LEVEL1 = re.compile(rf"^[{_NUM}]{{1,3}}[、.．]")
 _LEVEL2 = re.compile(rf"^[（(][{_NUM}]{{1,3}}[）)]")
 _LEVEL3 = re.compile(r"^\d{1,2}(?:[、．]|\.(?!\d))")
 _LEVEL4 = re.compile(r"^[（(]\d{1,2}[）)]")
 _MD = re.compile(r"^(#{1,6})\s+(.*)$")
+# A row of a table that came out as text: "一、本年新收政府信息公开申请数量 95 0 0 0 0 0 95" is numbered
+# like a heading, but its cells are numbers.
+_TABLE_ROW = re.compile(r"(?:\s+-?\d+(?:\.\d+)?%?){3,}\s*$")
 
 RANK_ATTACHMENT, RANK_PART, RANK_CHAPTER, RANK_SECTION, RANK_ARTICLE = 0, 10, 11, 12, 13
 RANK_LEVEL = {1: 20, 2: 21, 3: 22, 4: 23}
@@ -85,6 +92,8 @@ def classify(line: str, md_rank_offset: int = 0) -> Heading | None:
             return Heading(rank, _clip(line))
     if _ATTACHMENT.match(line):
         return Heading(RANK_ATTACHMENT, _clip(line))
+    if _TABLE_ROW.search(line):
+        return None
     for level, pattern in ((1, _LEVEL1), (2, _LEVEL2), (3, _LEVEL3), (4, _LEVEL4)):
         if pattern.match(line):
             return Heading(RANK_LEVEL[level], _enumeration_label(line))

@@ -13,7 +13,7 @@ from assistant.chunk import Chunker, PolicyChunker
 from assistant.documents import DocumentMeta, Passage, PolicyDocument
 from assistant.load import SourceFile, load_document
 from assistant.metadata import read_metadata, split_front_matter, to_iso_date
-from assistant.structure import classify, parse_sections
+from assistant.structure import RANK_ARTICLE, Heading, classify, parse_sections
 
 LAW = """北京市数据管理条例
 
@@ -408,3 +408,43 @@ def test_shared_pdf_passages_have_page_numbers(shared_corpus: Path) -> None:
         firsts.append(p.pages[0])
     assert firsts == sorted(firsts)
     assert passages[-1].pages[-1] > 300
+
+
+# The State Council's template of a 政府信息公开工作年度报告: a reference to the regulation's article
+# heads each table, and the table's rows are numbered like headings.
+ANNUAL_REPORT = """一、总体情况
+
+（一）主动公开情况。全年主动公开政府信息 1136 条。
+
+二、主动公开政府信息情况
+
+第二十条第（一）项
+
+信息内容 本年制发件数 本年废止件数 现行有效件数
+
+规章 0 0 0
+
+三、收到和处理政府信息公开申请情况
+
+一、本年新收政府信息公开申请数量 95 0 0 0 0 0 95
+
+（一）予以公开 50 0 0 0 0 0 50
+
+四、政府信息公开行政复议、行政诉讼情况
+
+五、存在的主要问题及改进情况
+
+依申请公开工作规范性还有待提高。
+"""
+
+
+def test_a_reference_to_an_article_and_a_table_row_are_not_headings() -> None:
+    paths = [s.path for s in parse_sections(ANNUAL_REPORT)]
+    assert not any(s.is_article for s in parse_sections(ANNUAL_REPORT))
+    # The report's own sections follow the tables, not inside an article or under a table row.
+    assert ("五、存在的主要问题及改进情况",) in paths and ("四、政府信息公开行政复议、行政诉讼情况",) in paths
+    assert not any("95" in label or "50" in label for path in paths for label in path)
+    assert [p for p in paths if p and p[0].startswith("三、")] == [("三、收到和处理政府信息公开申请情况",)]
+    # An article whose text starts at once is still one.
+    assert classify("第二十条第（一）项") is None and classify("第二十条第一款") is None
+    assert classify("第二十条 本条例自2024年1月1日起施行。") == Heading(RANK_ARTICLE, "第二十条", is_article=True)
