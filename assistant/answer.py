@@ -447,6 +447,8 @@ class ExtractiveAnswerer:
                 folded = ""
             # A heading quoted alone (nothing of its section is) is its own label.
             label = inner[start] if start in inner else under or section
+            if section and text.startswith(section):  # "第二十五条公共租赁住房保障的申请……" names its section
+                shown_sections.add(section)
             # The section's own heading goes before the first heading inside it that is shown:
             # "二、申报要求与说明 > （一）申报条件与要求：1.……", then "（二）申报时间与流程：1.……".
             shown = (f"{section} > {under}" if section and under and section not in shown_sections

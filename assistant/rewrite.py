@@ -17,9 +17,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from .relevance import asked_kinds
 from .tokenize import Tokenizer
 
 _MAX_CARRIED = 12  # terms from earlier turns; more would drown the follow-up's own words
+# The words that say what the earlier question asked rather than what it was about. A follow-up that
+# asks a thing of its own ("那申请材料要哪些？" after "……申请条件是什么？") does not carry them: 条件
+# would bring back the conditions instead of the materials.
+_ASKING = frozenset("条件 资格 要求 多少 多少钱 多久 多长时间 期限 时限 怎么 怎么样 如何 流程 步骤 程序 手续 "
+                    "哪些 哪几 什么 什么时候 何时 能否 能不能 可以 是否 有没有".split())
 _tokenizer: Tokenizer | None = None
 
 
@@ -59,6 +65,7 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
     # "那杭州呢？" after a question about 郑州 asks the same about another place: carry the topic,
     # not the old place.
     new_place = bool(places and places(question))
+    leave = _ASKING if asked_kinds(question) else frozenset()
     carried: list[str] = []
     for turn in reversed(history):
         if turn.get("role") != "user":
@@ -66,7 +73,7 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
         for term in _tokenizer.tokens(str(turn.get("content", ""))):
             if new_place and places is not None and places(term):
                 continue
-            if len(term) >= 2 and term not in present and term not in carried:
+            if len(term) >= 2 and term not in present and term not in carried and term not in leave:
                 carried.append(term)
         if len(carried) >= _MAX_CARRIED:
             break

@@ -41,3 +41,13 @@ def test_a_follow_up_about_another_place_carries_the_topic_not_the_old_place() -
     query = standalone_query("那北京呢？", HISTORY, places)
     carried = query[: -len("那北京呢？")].split()
     assert "公租房" in carried and "广州" not in carried
+
+
+def test_a_follow_up_asking_a_thing_of_its_own_carries_the_topic_not_what_was_asked() -> None:
+    history = [{"role": "user", "content": "广州公租房申请条件是什么？"}]
+    carried = standalone_query("那申请材料要哪些？", history, places).split()[:-1]
+    assert "公租房" in carried and "广州" in carried and "条件" not in carried
+    carried = standalone_query("那能领多少钱？", [{"role": "user", "content": "广州失业保险金能领多久？"}], places).split()[:-1]
+    assert "失业保险金" in carried and "多久" not in carried
+    # "那上海呢？" asks nothing of its own: it asks the same again, conditions and all.
+    assert "条件" in standalone_query("那上海呢？", [{"role": "user", "content": "北京献血的条件是什么？"}], places)
