@@ -31,6 +31,7 @@ from .relevance import (
     named_years,
     split_sentences,
     states_quantity,
+    states_time,
     wraps_document,
 )
 from .retrieve import Hit
@@ -211,6 +212,11 @@ def about_other_years(hit: Hit, years: set[str]) -> bool:
     return bool(meta.expiry_date) and meta.expiry_date[:4] < min(years)
 
 
+# A clause setting a fine ("……的，处五百元以上一千元以下罚款"): its sum is not a fee, a price or a subsidy.
+_FINE_CLAUSE = re.compile(r"[^，,；;。：:]*(?:罚款|罚金|没收)[^，,；;。]*")
+_ASKS_PENALTY = re.compile(r"罚|处罚|处分|违法|违规|违反|法律责任|后果|查处|处理|怎么办|会怎样|追究")
+
+
 def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = "") -> float:
     """How well one retrieved sentence, read with its document title and section, covers the
     question (0..1): the refusal test's input.
@@ -218,12 +224,16 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     A question that asks for a quantity (多少, 几项, 多久 …) is only covered by a sentence that
     states one: "考评以响应率、解决率、满意率为核心内容" mentions every word of "三项各占多大权重"
     but answers nothing; one asking a count in a unit of its own (多少项) needs that unit stated.
+    One asking when ("报名截止到哪天") needs a date or a period. The sum of a fine ("……的，处五百元
+    罚款") answers only a question about penalties, not what registering costs.
     A question naming a year is not covered by a document about other years
     (:func:`about_other_years`) unless the sentence itself names the year.
     A question using a policy term that no indexed document uses ("数电发票") asks about
     something the documents do not cover: whatever else matches, its strength is halved.
     """
-    quantity = states_quantity(question)
+    quantity = states_quantity(question) or states_time(question)
+    # A fine states an amount, but not the one a question about fees, prices or subsidies asks for.
+    fines_count = bool(_ASKS_PENALTY.search(question))
     years = named_years(question)
     best = 0.0
     for hit in hits[:5]:
@@ -234,6 +244,8 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
             sentence = text[start:end]
             if (quantity is not None and not quantity.search(sentence)) or wraps_document(sentence, hit.document.meta.title):
                 continue
+            if quantity is not None and not fines_count and not quantity.search(_FINE_CLAUSE.sub("", sentence)):
+                continue  # the only amount it states is a fine's
             if other_time and not named_years(sentence) & years:
                 continue
             best = max(best, terms.coverage(context + " " + sentence.lower()))

@@ -90,24 +90,29 @@ def asked_kinds(text: str) -> frozenset[int]:
 
 
 # 几类, 几种, 几个 … are answered by naming them as much as by counting them: no quantity required.
-_ASKS_QUANTITY = re.compile(r"多少|几[年月天日岁份次件条元块]|多长|多大|多久|多高|多远|比例|金额|几成")
+_ASKS_QUANTITY = re.compile(r"多少|几[年月天日岁份次件条元块]|几个(?:工作日|小时|月|星期)|多长|多大|多久|多高|多远|比例|金额|几成")
 _STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
 # A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
 # by that unit after a number: "2022年版" is a number, but not how many 项. So is a measure ("多少米",
 # "多少个学时", "多少岁"), which may take a 个; a count may not, or 几个分公司 would ask for 分.
 _ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|条|份|家|户|所|钱|元|人|名|分)"
-                        r"|(?:多少|几)个?(米|公里|千米|平方米|亩|公顷|吨|公斤|千克|学时|课时|学分|周?岁|辆|张)")
+                        r"|(?:多少|几)个?(厘米|毫米|米|公里|千米|平方米|亩|公顷|吨|公斤|千克|学时|课时|学分|周?岁|辆|张"
+                        r"|工作日|小时|分钟)")
 # A sum of money asked for by what it is ("交多少工本费", "给多少奖励资金", "补贴能拿多少") is stated in 元,
 # or as a share ("返还50%", "就餐费用的四分之一"); any other number (a date, a count) does not state it.
 _ASKS_MONEY = re.compile(r"(?:多少|几)[\u4e00-\u9fa5]{0,4}?(?:费|奖励|奖金|资金|补贴|补助|经费|资助)"
-                         r"|(?:费|费用|奖励|奖金|资金|补贴|补助|经费|资助)(?:是|要|得|需要|有|能|可以|给|发|拿|领|到|补|报销|返还|奖)*多少")
+                         r"|(?:费|费用|奖励|奖金|资金|补贴|补助|经费|资助)(?:是|要|得|需要|有|能|可以|给|发|拿|领|到|补|报销|返还|奖)*多少"
+                         # ... not how long: "停车费多少天内要补缴" asks for days.
+                         r"(?!个?(?:天|日|年|月|小时|工作日|周|星期|次))")
 _MONEY = "元|%|％"
 # How often ("多久组织一次演练", "几年检查一次") is stated by a period, often without a number: "每学年".
 _ASKS_FREQUENCY = re.compile(r"(?:多久|多长时间|几[年月天周]|多少[年天])[\u4e00-\u9fa5]{0,8}?一次|频次|频率|隔多久")
 _STATES_FREQUENCY = re.compile(_STATES_QUANTITY.pattern
                                + r"|每(?:[一二两三四五六七八九十\d]+个?)?(?:学年|学期|年度|年|季度|季|月|周|星期|日|天)|定期")
 _UNIT_FORMS = {"钱": _MONEY, "元": _MONEY, "人": "人|名", "名": "人|名", "岁": "周?岁", "周岁": "周?岁",
-               "公里": "公里|千米", "千米": "公里|千米"}
+               "公里": "公里|千米", "千米": "公里|千米",
+               # "几个工作日办结" is answered by "20个工作日", and as well by "20日内" or "十五天".
+               "工作日": "个?工作日|日|天", "小时": "个?小时|分钟", "分钟": "分钟|个?小时"}
 # A whole number, not the tail of an ordinal: "第十二条" states no count of 条.
 _NUMERAL = r"(?<![第\d.零一二两三四五六七八九十百千万亿])(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
 
@@ -129,6 +134,24 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
     if units:
         return re.compile(_NUMERAL + f"(?:{'|'.join(units)})" + ("|分之" if _MONEY in units else ""))
     return _STATES_FREQUENCY if _ASKS_FREQUENCY.search(question) else _STATES_QUANTITY
+
+
+# When something happens or ends ("什么时候开始申报", "截止到哪天", "几号前") is stated by a date or a period.
+_ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号|截止|截至|开始时间|起止")
+_STATES_WHEN = re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}月|\d{1,2}\s*日|[之当次]日|日[起前后内]|月底|年底|月初|年初"
+                          r"|季度|上半年|下半年|每年|期间|届满|以前|之前|工作日|\d{4}\s*年")
+
+
+def states_time(question: str) -> re.Pattern[str] | None:
+    """What a sentence must match to say when, for a question asking when something happens or
+    ends ("报名截止到哪天"); None for any other question.
+
+    Example::
+
+        states_time("什么时候开始申报").search("每年3月1日起受理申报")   # a match
+        states_time("什么时候开始申报").search("符合条件的企业可以申报")   # None
+    """
+    return _STATES_WHEN if _ASKS_WHEN.search(question) else None
 
 
 # A quantity the asker states about themselves ("干了6年", "持股20%", "还剩8个月"), not a

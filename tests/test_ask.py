@@ -183,6 +183,10 @@ def test_states_quantity_reads_the_unit_asked_for() -> None:
     assert people is not None and people.search("招收20名")
     fee = states_quantity("社保卡补办要交多少工本费？")  # a fee is an amount of money
     assert fee is not None and fee.search("工本费20元") and not fee.search("16周岁以上的申领人")
+    late = states_quantity("停车费多少天内要补缴？")  # how long, though it names a fee
+    assert late is not None and late.search("三十日内补缴停车费")
+    working_days = states_quantity("几个工作日能办结？")  # answered by days as well
+    assert working_days is not None and working_days.search("十五日内办结") and not working_days.search("第三条")
     award = states_quantity("案例入选了，政府会给多少奖励资金？")  # so is an award, or a subsidy
     assert award is not None and award.search("给予最高50万元奖励") and award.search("按投资额的30%给予补助")
     assert not award.search("2024年3月11日前报送3000字以内的申报书")
@@ -627,3 +631,43 @@ def test_inner_headings_are_headings_not_list_items() -> None:
     assert inner_headings("应提交：\n（一）申请书；\n（二）身份证明\n受理后5日内审核。") == {}
     assert inner_headings("（一）主要目标。到2030年，全市建成10个示范场景。") == {0: "（一）主要目标"}
     assert inner_headings("（二）对符合条件的企业，给予一次性奖励。") == {}  # a pause: a point, not a heading
+
+
+NEAR_MISSES = {
+    "dog.md": front("某市养犬管理规定", "某市人民政府", "某市", "2031-01-01")
+    + "第八条 养犬人应当在取得犬只之日起三十日内办理养犬登记。\n\n"
+    "第九条 公安机关应当自受理登记申请之日起十五日内办结。\n\n"
+    "第二十条 违反本规定第八条，未办理养犬登记的，由公安机关责令限期改正，处五百元以上一千元以下罚款。\n",
+    "contest.md": front("某市关于举办青年创业大赛的通知", "某市人力资源和社会保障局", "某市", "2031-02-01")
+    + "一、参赛对象：在本市注册未满三年的初创企业。\n\n二、报名方式：参赛企业登录大赛官网报名。\n",
+}
+
+
+@pytest.fixture(scope="module")
+def near_misses(tmp_path_factory: pytest.TempPathFactory) -> PolicyAssistant:
+    tmp = tmp_path_factory.mktemp("near")
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for name, text in NEAR_MISSES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = settings_for(tmp)
+    Ingestor(settings, progress=False, workers=1).run([corpus])
+    return PolicyAssistant.from_settings(settings)
+
+
+def test_a_fine_does_not_state_a_fee(near_misses: PolicyAssistant) -> None:
+    # The only sum in the rules is the fine for not registering: it is not what registering costs.
+    assert near_misses.ask("在某市办养犬登记要交多少钱？").refused
+    fined = near_misses.ask("在某市不办养犬登记会被罚多少钱？")
+    assert not fined.refused and "五百元以上一千元以下罚款" in fined.answer
+
+
+def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: PolicyAssistant) -> None:
+    # 厘米 is stated nowhere; "五百元" and "三十日" are numbers, but not heights.
+    assert near_misses.ask("在某市养犬，犬只体高超过多少厘米就不让养？").refused
+    # 工作日 are answered by days as well.
+    days = near_misses.ask("在某市申请养犬登记，几个工作日能办结？")
+    assert not days.refused and "十五日内办结" in days.answer
+    # "截止到哪天" needs a date or a period, which the contest notice does not give.
+    assert near_misses.ask("某市青年创业大赛报名截止到哪天？").refused
+    assert not near_misses.ask("在某市养犬，养犬登记最晚什么时候要办？").refused
