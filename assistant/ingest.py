@@ -51,7 +51,7 @@ from .store import ChunkStore
 from .tokenize import Tokenizer, dictionary_fingerprint
 from .vectors import VectorCache, cache_path
 
-PARSER_VERSION = 9  # bump when load/structure/chunk change what they produce
+PARSER_VERSION = 10  # bump when load/structure/chunk change what they produce
 EMBED_BATCH = 32
 # A file modified this recently when it was read may change again within the same mtime tick
 # (file times are coarse, and some file systems keep whole seconds): its size and mtime cannot vouch

@@ -71,6 +71,11 @@ def dictionary_fingerprint() -> str:
     return hashlib.sha256(USER_DICT.read_bytes()).hexdigest()[:12]
 
 
+# A yes-or-no question asked as "A不A" (能不能, 可不可以, 有没有, 符不符合) asks about A: without this,
+# the segmenter's 不能, 可不, 没有 would be matched as words, and "小区里能不能养鸡" answered with every
+# clause where something 不能满足 a standard.
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
+
 _FULL_WIDTH = re.compile(r"[０-９Ａ-Ｚａ-ｚ％．]")
 _TO_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 
@@ -98,6 +103,6 @@ class Tokenizer:
         return rjieba.cut(text)
 
     def tokens(self, text: str) -> list[str]:
-        text = normalize(text)
+        text = _A_NOT_A.sub(r"\1", normalize(text))
         raw = rjieba.cut_for_search(text) if self.search_mode else rjieba.cut(text)
         return [t for t in raw if (t.isalnum() or (len(t) > 1 and _TOKEN_OK.search(t))) and t not in STOPWORDS]

@@ -419,6 +419,11 @@ def test_evidence_terms_leave_out_how_it_asks_and_where(assistant: PolicyAssista
     # "多长时间" is how a deadline is asked, whole or cut by the segmenter into 长时间 and 时间.
     deadline = QueryTerms(assistant.index, Tokenizer(), "停车费多长时间内要补缴？")
     assert not {"多长时间", "长时间"} & set(deadline.weights) and "补缴" in deadline.weights
+    # A yes-or-no question asked as A不A asks about A: 能不能 leaves no 不能 to match "不能满足……".
+    tokens = Tokenizer().tokens
+    assert tokens("小区里能不能养鸡？") == ["小区", "里", "养鸡"] and tokens("可不可以退税") == ["退税"]
+    assert "符合" in tokens("符不符合条件") and "没有" not in tokens("有没有补贴")
+    assert "不能" in tokens("不能满足排水要求")  # a document's 不能 is a word
 
 
 def test_a_question_told_as_a_story_is_judged_by_what_it_asks(assistant: PolicyAssistant) -> None:
