@@ -25,6 +25,8 @@ from typing import Any
 
 from .index import Index
 from .relevance import (
+    ASKS_PENALTY,
+    FINE_CLAUSE,
     QueryTerms,
     SentenceScorer,
     asked_kinds,
@@ -212,11 +214,6 @@ def about_other_years(hit: Hit, years: set[str]) -> bool:
     return bool(meta.expiry_date) and meta.expiry_date[:4] < min(years)
 
 
-# A clause setting a fine ("……的，处五百元以上一千元以下罚款"): its sum is not a fee, a price or a subsidy.
-_FINE_CLAUSE = re.compile(r"[^，,；;。：:]*(?:罚款|罚金|没收)[^，,；;。]*")
-_ASKS_PENALTY = re.compile(r"罚|处罚|处分|违法|违规|违反|法律责任|后果|查处|处理|怎么办|会怎样|追究")
-
-
 def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = "") -> float:
     """How well one retrieved sentence, read with its document title and section, covers the
     question (0..1): the refusal test's input.
@@ -233,7 +230,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     """
     quantity = states_quantity(question) or states_time(question)
     # A fine states an amount, but not the one a question about fees, prices or subsidies asks for.
-    fines_count = bool(_ASKS_PENALTY.search(question))
+    fines_count = bool(ASKS_PENALTY.search(question))
     years = named_years(question)
     best = 0.0
     for hit in hits[:5]:
@@ -244,7 +241,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
             sentence = text[start:end]
             if (quantity is not None and not quantity.search(sentence)) or wraps_document(sentence, hit.document.meta.title):
                 continue
-            if quantity is not None and not fines_count and not quantity.search(_FINE_CLAUSE.sub("", sentence)):
+            if quantity is not None and not fines_count and not quantity.search(FINE_CLAUSE.sub("", sentence)):
                 continue  # the only amount it states is a fine's
             if other_time and not named_years(sentence) & years:
                 continue

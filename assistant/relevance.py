@@ -136,6 +136,12 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
     return _STATES_FREQUENCY if _ASKS_FREQUENCY.search(question) else _STATES_QUANTITY
 
 
+# A clause setting a fine ("……的，处五百元以上一千元以下罚款"): its sum is not a fee, a price or a
+# subsidy, so it answers only a question about penalties.
+FINE_CLAUSE = re.compile(r"[^，,；;。：:]*(?:罚款|罚金|没收)[^，,；;。]*")
+ASKS_PENALTY = re.compile(r"罚|处罚|处分|违法|违规|违反|法律责任|后果|查处|处理|怎么办|会怎样|追究")
+
+
 # When something happens or ends ("什么时候开始申报", "截止到哪天", "几号前") is stated by a date or a period.
 _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号|截止|截至|开始时间|起止")
 _STATES_WHEN = re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}月|\d{1,2}\s*日|[之当次]日|日[起前后内]|月底|年底|月初|年初"
@@ -359,6 +365,7 @@ class SentenceScorer:
             self.cues.append(quantity)
         self.cues += stated_thresholds(question)
         self.asks_purpose = bool(_ASKS_PURPOSE.search(question))
+        self.asks_penalty = bool(ASKS_PENALTY.search(question))
 
     def says_nothing(self, sentence: str, title: str = "") -> bool:
         """Whether ``sentence`` cannot answer this question: a document's wrapping
@@ -366,7 +373,9 @@ class SentenceScorer:
         return wraps_document(sentence, title) or (not self.asks_purpose and bool(_PURPOSE.match(sentence.strip())))
 
     def score(self, sentence: str) -> float:
-        value = self.terms.coverage(sentence.lower()) + sum(self.CUE_BONUS for w in self.cues if w.search(sentence))
+        # A fine's sum is not the amount a question about a fee or a subsidy asks for.
+        stated = sentence if self.asks_penalty else FINE_CLAUSE.sub("", sentence)
+        value = self.terms.coverage(sentence.lower()) + sum(self.CUE_BONUS for w in self.cues if w.search(stated))
         if len(sentence) < 8:
             value *= 0.5  # a bare heading or list marker says little on its own
         return value

@@ -643,6 +643,9 @@ NEAR_MISSES = {
     + "第八条 养犬人应当在取得犬只之日起三十日内办理养犬登记。\n\n"
     "第九条 公安机关应当自受理登记申请之日起十五日内办结。\n\n"
     "第二十条 违反本规定第八条，未办理养犬登记的，由公安机关责令限期改正，处五百元以上一千元以下罚款。\n",
+    "parking.md": front("某市停车场收费管理办法", "某市发展和改革委员会", "某市", "2031-03-01")
+    + "第五条 路内停车泊位白天收费标准为每小时十元，夜间为每小时二元。\n\n"
+    "第二十条 停车场经营者违反本办法第五条规定，超过收费标准收费的，由市场监管部门处五千元以上五万元以下罚款。\n",
     "contest.md": front("某市关于举办青年创业大赛的通知", "某市人力资源和社会保障局", "某市", "2031-02-01")
     + "一、参赛对象：在本市注册未满三年的初创企业。\n\n二、报名方式：参赛企业登录大赛官网报名。\n",
 }
@@ -665,6 +668,9 @@ def test_a_fine_does_not_state_a_fee(near_misses: PolicyAssistant) -> None:
     assert near_misses.ask("在某市办养犬登记要交多少钱？").refused
     fined = near_misses.ask("在某市不办养犬登记会被罚多少钱？")
     assert not fined.refused and "五百元以上一千元以下罚款" in fined.answer
+    # Nor is it quoted as the answer to what parking costs, however well its words match.
+    fee = near_misses.ask("某市路内停车收费标准是每小时多少钱？")
+    assert "每小时十元" in fee.answer and "五千元" not in fee.answer
 
 
 def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: PolicyAssistant) -> None:
