@@ -32,6 +32,7 @@ from .relevance import (
     asked_kinds,
     named_years,
     split_sentences,
+    states_contact,
     states_quantity,
     states_time,
     wraps_document,
@@ -221,14 +222,15 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     A question that asks for a quantity (多少, 几项, 多久 …) is only covered by a sentence that
     states one: "考评以响应率、解决率、满意率为核心内容" mentions every word of "三项各占多大权重"
     but answers nothing; one asking a count in a unit of its own (多少项) needs that unit stated.
-    One asking when ("报名截止到哪天") needs a date or a period. The sum of a fine ("……的，处五百元
+    One asking when ("报名截止到哪天") needs a date or a period, one asking for a telephone number
+    or a website needs one (:func:`~assistant.relevance.states_contact`). The sum of a fine ("……的，处五百元
     罚款") answers only a question about penalties, not what registering costs.
     A question naming a year is not covered by a document about other years
     (:func:`about_other_years`) unless the sentence itself names the year.
     A question using a policy term that no indexed document uses ("数电发票") asks about
     something the documents do not cover: whatever else matches, its strength is halved.
     """
-    quantity = states_quantity(question) or states_time(question)
+    quantity = states_contact(question) or states_quantity(question) or states_time(question)
     # A fine states an amount, but not the one a question about fees, prices or subsidies asks for.
     fines_count = bool(ASKS_PENALTY.search(question))
     years = named_years(question)

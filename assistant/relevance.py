@@ -136,6 +136,28 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
     return _STATES_FREQUENCY if _ASKS_FREQUENCY.search(question) else _STATES_QUANTITY
 
 
+# A telephone number asked for ("咨询电话是多少", "热线号码是多少"; not "打电话来问") is stated by one: a run of digits, not an
+# article number or a date. A web address ("在哪个网站申请") by an address or a named platform.
+_ASKS_PHONE = re.compile(r"(?:电话|热线|号码)(?:是|号码)?(?:多少|几号|是什么)|联系方式|联系电话|咨询电话|打哪个电话|什么电话")
+_STATES_PHONE = re.compile(r"\d{5,}|\d{3,4}\s*[-－—]\s*\d{5,8}")
+_ASKS_WEB = re.compile(r"网址|哪个网站|什么网站|网站是|网站地址|哪个平台|什么平台|哪个小程序|哪个APP|哪个app")
+_STATES_WEB = re.compile(r"https?://|www\.|\.(?:gov\.)?cn|\.com|网站|平台|小程序|APP|App|app|公众号|客户端")
+
+
+def states_contact(question: str) -> re.Pattern[str] | None:
+    """What a sentence must match to give the telephone number or web address the question asks
+    for; None for any other question.
+
+    Example::
+
+        states_contact("社保咨询电话是多少？").search("咨询电话：020-12345678")   # a match
+        states_contact("社保咨询电话是多少？").search("第五条 民政部门负责……")      # None
+    """
+    if _ASKS_PHONE.search(question):
+        return _STATES_PHONE
+    return _STATES_WEB if _ASKS_WEB.search(question) else None
+
+
 # A clause setting a fine ("……的，处五百元以上一千元以下罚款"): its sum is not a fee, a price or a
 # subsidy, so it answers only a question about penalties.
 FINE_CLAUSE = re.compile(r"[^，,；;。：:]*(?:罚款|罚金|没收)[^，,；;。]*")

@@ -24,6 +24,7 @@ from assistant.relevance import (
     QueryTerms,
     SentenceScorer,
     stated_thresholds,
+    states_contact,
     states_quantity,
     wraps_document,
 )
@@ -682,3 +683,8 @@ def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: P
     # "截止到哪天" needs a date or a period, which the contest notice does not give.
     assert near_misses.ask("某市青年创业大赛报名截止到哪天？").refused
     assert not near_misses.ask("在某市养犬，养犬登记最晚什么时候要办？").refused
+    # A telephone number is stated by one, not by an article number ("第八条") or a sum.
+    assert near_misses.ask("某市养犬登记的办理电话是多少？").refused
+    phone = states_contact("大赛的咨询电话是多少？")
+    assert phone is not None and phone.search("三、咨询电话：020-83123456。") and not phone.search("第八条 三十日内")
+    assert states_contact("财务打电话来问：职工教育经费最少要占多少？") is None  # telling, not asking for a number
