@@ -26,7 +26,6 @@ from typing import Any
 from .index import Index
 from .relevance import (
     ASKS_PENALTY,
-    FINE_CLAUSE,
     QueryTerms,
     SentenceScorer,
     asked_kinds,
@@ -35,6 +34,7 @@ from .relevance import (
     states_contact,
     states_quantity,
     states_time,
+    without_fines,
     wraps_document,
 )
 from .retrieve import Hit
@@ -243,7 +243,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
             sentence = text[start:end]
             if (quantity is not None and not quantity.search(sentence)) or wraps_document(sentence, hit.document.meta.title):
                 continue
-            if quantity is not None and not fines_count and not quantity.search(FINE_CLAUSE.sub("", sentence)):
+            if quantity is not None and not fines_count and not quantity.search(without_fines(sentence)):
                 continue  # the only amount it states is a fine's
             if other_time and not named_years(sentence) & years:
                 continue
