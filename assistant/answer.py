@@ -489,11 +489,11 @@ class ExtractiveAnswerer:
         own = text.find(path[-1]) if path else -1
         found = {h: t for h, t in inner_headings(text).items() if h >= own}
         heading = path[-1].rstrip("。") if path else ""
-        for start, end in split_sentences(text) if own >= 0 else []:
-            sentence = text[start:end]
-            if start == own and sentence.rstrip("。") == heading and (heading.endswith(("？", "?")) or (
-                    not re.search(r"[，,；;：:]", heading) and (not sentence.endswith("。") or len(heading) <= 20))):
-                found[own] = heading
+        end = next((e for s, e in split_sentences(text) if s == own), None) if own >= 0 else None
+        sentence = text[own:end] if end is not None else ""
+        if sentence.rstrip("。") == heading and (heading.endswith(("？", "?")) or (
+                not re.search(r"[，,；;：:]", heading) and (not sentence.endswith("。") or len(heading) <= 20))):
+            found[own] = heading
         return found
 
     def stream(self, question: str, hits: Sequence[Hit], today: date | None = None) -> Iterator[str | Answer]:

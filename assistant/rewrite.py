@@ -24,8 +24,8 @@ _MAX_CARRIED = 12  # terms from earlier turns; more would drown the follow-up's 
 # The words that say what the earlier question asked rather than what it was about. A follow-up that
 # asks a thing of its own ("那申请材料要哪些？" after "……申请条件是什么？") does not carry them: 条件
 # would bring back the conditions instead of the materials.
-_ASKING = frozenset("条件 资格 要求 多少 多少钱 多久 多长时间 期限 时限 怎么 怎么样 如何 流程 步骤 程序 手续 "
-                    "哪些 哪几 什么 什么时候 何时 能否 能不能 可以 是否 有没有".split())
+# (多少, 怎么, 哪些 … are stopwords, which the tokenizer never gives.)
+_ASKING = frozenset("条件 资格 要求 多少钱 多久 多长时间 期限 时限 怎么样 流程 步骤 程序 手续 哪几 什么时候 何时".split())
 _tokenizer: Tokenizer | None = None
 
 
