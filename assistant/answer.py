@@ -252,7 +252,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
 
 
 def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] | None = None,
-                 off_topic: bool = False) -> str:
+                 off_topic: bool = False, departments: Sequence[str] | None = None) -> str:
     """The answer when the documents do not cover the question: say so, name the nearest, say whom to ask.
 
     ``place`` is the place the question names when every document found is another place's local
@@ -260,9 +260,10 @@ def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] |
     own departments. ``relevant`` are the hits whose issuers may be suggested (those of the asked
     place or national ones); by default all of them. ``off_topic``: the question is about nothing
     in the collection (红烧肉怎么做); the nearest documents are named as what the collection is
-    about, and no issuer of theirs is suggested.
+    about, and no issuer of theirs is suggested. ``departments``: whom to suggest asking, when the
+    caller knows better than the documents' issuers (``PolicyAssistant.whom_to_ask``).
     """
-    names = "、".join(book_title(h.document.meta.title) for h in _distinct_documents(hits, 3))
+    names = "、".join(book_title(h.document.meta.title) for h in distinct_documents(hits, 3))
     if off_topic:
         text = "这个问题不在知识库政策文件的范围内，无法作答。"
         if names:
@@ -277,14 +278,16 @@ def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] |
     text = "知识库中的文件没有涉及这个问题，无法根据现有文件作答。"
     if names:
         text += f"最接近的文件是{names}，但其中没有找到能回答该问题的内容。"
-    candidates = _distinct_documents(hits if relevant is None else relevant, 3)
-    issuers = list(dict.fromkeys(h.document.meta.issuer for h in candidates if h.document.meta.issuer))
+    if departments is None:
+        candidates = distinct_documents(hits if relevant is None else relevant, 3)
+        departments = [h.document.meta.issuer for h in candidates if h.document.meta.issuer]
+    issuers = list(dict.fromkeys(departments))
     if issuers:
         return text + f"建议向{'、'.join(issuers[:2])}等主管部门咨询，或拨打12345政务服务便民热线。"
     return text + "建议向相关主管部门咨询，或拨打12345政务服务便民热线。"
 
 
-def _distinct_documents(hits: Sequence[Hit], limit: int) -> list[Hit]:
+def distinct_documents(hits: Sequence[Hit], limit: int) -> list[Hit]:
     """The first hit of each of the first ``limit`` documents."""
     seen: list[Hit] = []
     for hit in hits:

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .answer import Answer, ExtractiveAnswerer, evidence_strength, refusal_text
+from .answer import Answer, ExtractiveAnswerer, distinct_documents, evidence_strength, refusal_text
 from .config import Settings
+from .departments import asks_elsewhere, responsible_department
 from .embed import make_reranker
 from .index import Index
 from .llm import LLMError
@@ -187,6 +188,23 @@ class PolicyAssistant:
         strength = evidence_strength(terms, self.in_place(query, hits), query)
         return query, hits, strength, False
 
+    def whom_to_ask(self, hits: Sequence[Hit]) -> list[str]:
+        """Whom a refusal suggests asking, for the first three documents of ``hits``: the issuer,
+        or, for a text passed by a people's congress, a court's interpretation or a State Council
+        regulation, the department the text makes responsible (:mod:`~assistant.departments`);
+        neither when the text names none."""
+        names = []
+        for hit in distinct_documents(hits, 3):
+            issuer = hit.document.meta.issuer
+            if issuer and not asks_elsewhere(issuer):
+                names.append(issuer)
+                continue
+            passages = self.index.store.passages_of(hit.document.doc_id)
+            department = responsible_department(p.text for p in passages)
+            if department:
+                names.append(department)
+        return names
+
     def in_place(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
         """The hits that can answer a question about a place: that place's documents, national ones
         and those of no known place, not another city's rules (all of them when it names no place)."""
@@ -224,7 +242,8 @@ class PolicyAssistant:
         elif not hits or strength < self.refusal_threshold:
             elsewhere = bool(hits) and self.other_place(query, hits)
             named = "、".join(sorted(self.retriever.gazetteer.places_in(query, with_provinces=False)))
-            refusal = refusal_text(hits, place=named if elsewhere else "", relevant=evidence)
+            refusal = refusal_text(hits, place=named if elsewhere else "", relevant=evidence,
+                                   departments=self.whom_to_ask(evidence))
         if refusal is not None:
             yield refusal
             answer = Answer(question=question, answer=refusal, mode=answerer.mode, refused=True, sentences=[],

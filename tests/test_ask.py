@@ -16,6 +16,7 @@ import pytest
 from conftest import settings_for
 
 from assistant.answer import book_title, evidence_strength, inner_headings, page_label, refusal_text
+from assistant.departments import asks_elsewhere, responsible_department
 from assistant.ingest import Ingestor
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
@@ -381,6 +382,8 @@ def test_a_refusal_suggests_only_the_departments_that_apply(assistant: PolicyAss
     zhengzhou = [h for h in hits if h.document.source == "zz-dog.md"]
     text = refusal_text(hits, relevant=zhengzhou)
     assert "《北京市养犬管理规定》" in text  # still named among the nearest documents
+    # refusal_text alone falls back to the issuers; PolicyAssistant.whom_to_ask (below) names the
+    # department a people's congress's rules make responsible instead.
     assert "建议向郑州市人民代表大会常务委员会等主管部门咨询" in text
 
 
@@ -640,8 +643,9 @@ def test_inner_headings_are_headings_not_list_items() -> None:
 
 
 NEAR_MISSES = {
-    "dog.md": front("某市养犬管理规定", "某市人民政府", "某市", "2031-01-01")
-    + "第八条 养犬人应当在取得犬只之日起三十日内办理养犬登记。\n\n"
+    "dog.md": front("某市养犬管理规定", "某市人民代表大会常务委员会", "某市", "2031-01-01")
+    + "第三条 市公安机关是本市养犬管理工作的主管部门。\n\n"
+    "第八条 养犬人应当在取得犬只之日起三十日内办理养犬登记。\n\n"
     "第九条 公安机关应当自受理登记申请之日起十五日内办结。\n\n"
     "第二十条 违反本规定第八条，未办理养犬登记的，由公安机关责令限期改正，处五百元以上一千元以下罚款。\n",
     "parking.md": front("某市停车场收费管理办法", "某市发展和改革委员会", "某市", "2031-03-01")
@@ -666,7 +670,10 @@ def near_misses(tmp_path_factory: pytest.TempPathFactory) -> PolicyAssistant:
 
 def test_a_fine_does_not_state_a_fee(near_misses: PolicyAssistant) -> None:
     # The only sum in the rules is the fine for not registering: it is not what registering costs.
-    assert near_misses.ask("在某市办养犬登记要交多少钱？").refused
+    refused = near_misses.ask("在某市办养犬登记要交多少钱？")
+    assert refused.refused
+    # Whom to ask is the department the rules make responsible, not the congress that passed them.
+    assert "建议向市公安机关" in refused.answer and "人民代表大会" not in refused.answer
     fined = near_misses.ask("在某市不办养犬登记会被罚多少钱？")
     assert not fined.refused and "五百元以上一千元以下罚款" in fined.answer
     # Nor is it quoted as the answer to what parking costs, however well its words match.
@@ -688,3 +695,15 @@ def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: P
     phone = states_contact("大赛的咨询电话是多少？")
     assert phone is not None and phone.search("三、咨询电话：020-83123456。") and not phone.search("第八条 三十日内")
     assert states_contact("财务打电话来问：职工教育经费最少要占多少？") is None  # telling, not asking for a number
+
+
+def test_the_responsible_department_is_read_from_the_rules() -> None:
+    assert responsible_department(["第四条 市、区民政部门是本市殡葬活动的行政主管部门，负责殡葬管理工作。"]) == "市、区民政部门"
+    assert responsible_department(["第六条 市旅游行政管理部门（以下统称旅游行政管理部门）负责本行政区域内旅游业的监督管理。"]) \
+        == "市旅游行政管理部门"
+    assert responsible_department(["第三条 市水行政主管部门对全市河湖保护管理工作实施统一监督管理。"]) == "市水行政主管部门"
+    assert responsible_department(["第二条 印花税由税务机关负责征收管理。"]) == "税务机关"
+    assert responsible_department(["第一条 为了规范养犬行为，制定本条例。", "第五条 养犬人应当文明养犬。"]) is None
+    assert asks_elsewhere("北京市人民代表大会常务委员会") and asks_elsewhere("最高人民法院") and asks_elsewhere("国务院")
+    assert not asks_elsewhere("国务院办公厅关于……的通知起草部门：人力资源社会保障部")  # only the State Council itself
+    assert not asks_elsewhere("广州市人力资源和社会保障局")
