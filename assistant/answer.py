@@ -37,7 +37,7 @@ from .relevance import (
     without_fines,
     wraps_document,
 )
-from .retrieve import Hit
+from .retrieve import Hit, normal_doc_number
 from .tokenize import Tokenizer
 
 EXTRACTIVE_NOTE = "（以上内容由系统从文件原文中摘录组成，未使用大语言模型，请以原文为准。）"
@@ -236,7 +236,10 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     years = named_years(question)
     best = 0.0
     for hit in hits[:5]:
-        context = (hit.document.meta.title + " " + " ".join(hit.passage.section_path)).lower()
+        # The 文号 as well, when the question names the document by it ("国办发〔2019〕6号的主要内容").
+        number = hit.document.meta.doc_number
+        named = bool(number) and normal_doc_number(number) in normal_doc_number(question)
+        context = " ".join((hit.document.meta.title, number if named else "", *hit.passage.section_path)).lower()
         text = hit.passage.text
         other_time = about_other_years(hit, years)
         for start, end in split_sentences(text):

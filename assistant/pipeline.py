@@ -207,12 +207,16 @@ class PolicyAssistant:
 
     def in_place(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
         """The hits that can answer a question about a place: that place's documents, national ones
-        and those of no known place, not another city's rules (all of them when it names no place)."""
+        and those of no known place, not another city's rules (all of them when it names no place).
+        A question that names a document by its 文号 or 《title》 is answered from that document
+        alone, when it was found (``HybridRetriever.named_documents``)."""
         gazetteer = self.retriever.gazetteer
         asked = gazetteer.places_in(query)
-        return [h for h in hits if not asked or h.document.meta.region == "national"
-                or not gazetteer.document_places.get(h.document.doc_id)
-                or gazetteer.about(h.document.doc_id, asked)]
+        found = [h for h in hits if not asked or h.document.meta.region == "national"
+                 or not gazetteer.document_places.get(h.document.doc_id)
+                 or gazetteer.about(h.document.doc_id, asked)]
+        named = {self.index.doc_order[i] for i in self.retriever.named_documents(query)}
+        return [h for h in found if h.document.doc_id in named] or found
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None,
                filters: Filters | None = None, mode: str | None = None, today: date | None = None,

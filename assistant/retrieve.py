@@ -22,6 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from .bm25 import document_frequency
 from .embed import Embedder, make_embedder
 from .index import Index
+from .metadata import DOC_NUMBER
 from .places import Gazetteer
 from .relevance import QueryTerms, SentenceScorer, named_years
 from .store import StoredDocument, StoredPassage
@@ -30,6 +31,21 @@ from .tokenize import Tokenizer
 
 # A question that names the State Council or a national ministry alongside a place compares them.
 _NATIONAL = re.compile(r"国务院|国办|国家|全国|中央|财政部|人社部|人力资源社会保障部|税务总局")
+# A document the question names: by its 文号 ("穗府办规〔2024〕13号") or by its title in 《》
+# ("《广州市公共租赁住房管理办法》"); and an article it names in it ("第二十二条怎么规定的").
+_QUOTED_TITLE = re.compile(r"《([^《》]{4,80})》")
+_OPENING = 3  # passages of a named document that stand for it when no article of it is named
+_NAMED_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条(?:之[一二三四五六七八九十]+)?")
+_BRACKETS = str.maketrans({"[": "〔", "［": "〔", "【": "〔", "(": "〔", "（": "〔",
+                           "]": "〕", "］": "〕", "】": "〕", ")": "〕", "）": "〕"})
+
+
+def normal_doc_number(text: str) -> str:
+    """One spelling of a 文号: no spaces, 〔〕 brackets, no 第 before the number
+    ("京政数发[2025] 第12号" -> "京政数发〔2025〕12号")."""
+    return re.sub(r"〕第", "〕", re.sub(r"\s+", "", text).translate(_BRACKETS))
+
+
 # A piece of a multi-word written form is searched only when rarer than this share of passages:
 # 非现场消费 should bring 非现场 along, not 消费 and every consumption-tax passage with it.
 _RARE_PIECE = 0.005
@@ -141,6 +157,7 @@ class HybridRetriever:
     # BM25 at a lower weight adds the exact terms (文号, place names, 条 numbers) without drowning them.
     weights: dict[str, float] = field(default_factory=lambda: {"bm25": 0.3, "dense": 1.0})
     place_boost: float = 1.5  # passages of a document about a place the question names
+    named_boost: float = 3.0  # passages of a document the question names by its 文号 or 《title》
     demote: bool = True  # other places' local rules after everything else (see demote_other_places)
     year_boost: float = 1.2  # passages of a document whose title names a year the question names
     rerank_depth: int = 30  # fused candidates the rerank stage reorders
@@ -161,11 +178,28 @@ class HybridRetriever:
         # Place and year -> positions of the documents they select, so a question's boost is a lookup.
         self._place_docs: dict[str, list[int]] = {}
         self._year_docs: dict[str, list[int]] = {}
+        self._number_docs: dict[str, list[int]] = {}
+        # Titles without spaces, by position: a title quoted in 《》 is looked up among them.
+        self._titles = ["".join(self.index.documents[d].meta.title.split()) for d in self.index.doc_order]
         for position, doc_id in enumerate(self.index.doc_order):
+            number = self.index.documents[doc_id].meta.doc_number
+            if number:
+                self._number_docs.setdefault(normal_doc_number(number), []).append(position)
             for place in self.gazetteer.scope(doc_id):
                 self._place_docs.setdefault(place, []).append(position)
             for year in named_years(self.index.documents[doc_id].meta.title):
                 self._year_docs.setdefault(year, []).append(position)
+
+    def named_documents(self, query: str) -> list[int]:
+        """Positions (in ``index.doc_order``) of the documents ``query`` names by 文号 or by a title
+        in 《》 (the quoted words found in the title: 《广州市公共租赁住房管理办法》 names the notice
+        that issues it). A title of four characters or fewer (《意见》) names nothing."""
+        named = [i for match in DOC_NUMBER.finditer(query)
+                 for i in self._number_docs.get(normal_doc_number(match.group(0)), ())]
+        for quoted in _QUOTED_TITLE.findall(query):
+            quoted = "".join(quoted.split())
+            named += [i for i, title in enumerate(self._titles) if quoted in title]
+        return list(dict.fromkeys(named))
 
     def _doc_weights(self, query: str) -> np.ndarray | None:
         """Per-document score multiplier: ``place_boost`` for documents about a place the query
@@ -175,8 +209,10 @@ class HybridRetriever:
         one by little more than its numbers, so the year the question asks about has to decide.
         """
         weights = None
+        named = {"": self.named_documents(query)}
         for keys, lookup, boost in ((self.gazetteer.places_in(query), self._place_docs, self.place_boost),
-                                    (named_years(query), self._year_docs, self.year_boost)):
+                                    (named_years(query), self._year_docs, self.year_boost),
+                                    (named.keys() if named[""] else (), named, self.named_boost)):
             positions = [i for key in keys for i in lookup.get(key, ())]
             if not positions or boost == 1.0:
                 continue
@@ -274,8 +310,38 @@ class HybridRetriever:
         best = sorted(fused, key=lambda pid: -fused[pid])[: max(top_k, self.rerank_depth)]
         passages = self.index.store.passages(best)
         hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]
-        hits = self.cover_places(query, self.demote_other_places(query, self.rerank(query, hits)))[:top_k]
-        return hits, nearest
+        hits = self.cover_places(query, self.demote_other_places(query, self.rerank(query, hits)))
+        return self.lead_with_named(query, hits, filters)[:top_k], nearest
+
+    def lead_with_named(self, query: str, hits: list[Hit], filters: Filters | None = None) -> list[Hit]:
+        """A document the question names by its 文号 or 《title》 comes first: the article the
+        question names in it ("穗府办规〔2024〕13号第二十二条怎么规定的"), or else the passages of it
+        that retrieval found, completed by its opening ones (its words may not be the question's:
+        "……的主要内容"). They are fetched from the document if retrieval did not bring them."""
+        named = self.named_documents(query)
+        if not named:
+            return hits
+        articles = set(_NAMED_ARTICLE.findall(query))
+        leaders: list[Hit] = []
+        for position in named:
+            document = self.index.documents[self.index.doc_order[position]]
+            if filters and not filters.accepts(document):
+                continue
+            passages = self.index.store.passages_of(document.doc_id)
+            if articles:
+                chosen = [p for p in passages if articles & set(p.section_path)]
+            else:  # what retrieval found of it, then its opening, up to _OPENING passages
+                found = [h.passage for h in hits if h.document.doc_id == document.doc_id]
+                chosen = found + [p for p in passages if p not in found][: max(0, _OPENING - len(found))]
+            for passage in chosen:
+                hit = next((h for h in hits if h.passage.id == passage.id), None)
+                leaders.append(hit or Hit(passage, document, 0.0, {}))
+        if not leaders:
+            return hits
+        top = max((h.score for h in hits), default=0.0)
+        for leader in leaders:
+            leader.score = max(leader.score, top)
+        return leaders + [h for h in hits if h not in leaders]
 
     def nearest_similarity(self, text: str) -> float | None:
         """The dense similarity of the passage nearest to ``text``; None without dense vectors."""

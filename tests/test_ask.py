@@ -707,3 +707,49 @@ def test_the_responsible_department_is_read_from_the_rules() -> None:
     assert asks_elsewhere("北京市人民代表大会常务委员会") and asks_elsewhere("最高人民法院") and asks_elsewhere("国务院")
     assert not asks_elsewhere("国务院办公厅关于……的通知起草部门：人力资源社会保障部")  # only the State Council itself
     assert not asks_elsewhere("广州市人力资源和社会保障局")
+
+
+def named(title: str, number: str) -> str:
+    """Front matter, and the 文号 line a notice starts with."""
+    return (f'---\ntitle: "{title}"\nissuer: "某市人民政府办公厅"\ndate: "2031-04-01"\nregion: "某市"\n'
+            f'doc_number: "{number}"\n---\n\n{number}\n\n')
+
+
+NAMED = {
+    "rental.md": named("某市人民政府办公厅关于印发某市公共租赁住房管理办法的通知", "某府办规〔2031〕13号")
+    + "第二十一条 申请公共租赁住房保障的，以家庭为单位申请。\n\n"
+    "第二十二条 申请公共租赁住房保障应当同时符合下列条件：（一）具有本市城镇户籍；（二）家庭收入符合标准。\n\n"
+    "第二十五条 公共租赁住房保障的申请、审核程序如下：申请、初审、复审、公示。\n\n"
+    "第三十条 违反本办法第二十一条规定，申请条件不实、骗取申请资格的，取消其申请资格。\n",
+    "shared.md": named("某市人民政府办公厅关于印发某市共有产权住房管理办法的通知", "某府办规〔2031〕14号")
+    + "第二十二条 共有产权住房的规定如下：按本办法规定申请，按规定的份额购买，规定年限内不得转让。\n",
+}
+
+
+def test_a_document_named_by_its_number_or_title_and_its_article_come_first(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in NAMED.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = settings_for(tmp_path)
+    Ingestor(settings, progress=False, workers=1).run([corpus])
+    staff = PolicyAssistant.from_settings(settings)
+
+    def first(question: str) -> tuple[str, tuple[str, ...]]:
+        hit = staff.retrieve(question)[1][0]
+        return hit.document.source, hit.passage.section_path
+
+    # The other rules' 第二十二条 uses 规定 three times; the one asked for is the 13号 document's.
+    assert first("某府办规〔2031〕13号第二十二条是怎么规定的？") == ("rental.md", ("第二十二条",))
+    assert first("某府办规[2031]第13号 第二十二条是怎么规定的？") == ("rental.md", ("第二十二条",))  # spelt otherwise
+    assert first("《某市共有产权住房管理办法》第二十二条是怎么规定的？") == ("shared.md", ("第二十二条",))
+    assert first("《某市公共租赁住房管理办法》第二十五条是怎么规定的？") == ("rental.md", ("第二十五条",))
+    # The article goes first even where another article, citing it, matches the words better.
+    assert first("某府办规〔2031〕13号第二十一条关于申请条件是怎么规定的？") == ("rental.md", ("第二十一条",))
+    # Without an article, the named document's passages still come first.
+    assert first("《某市共有产权住房管理办法》对公共租赁住房保障的申请、初审、复审有什么规定？")[0] == "shared.md"
+    answer = staff.ask("某府办规〔2031〕13号第二十二条是怎么规定的？")
+    assert answer.citations[0][1].document.source == "rental.md" and "城镇户籍" in answer.answer
+    # A question about a named document is answered from it alone, and its 文号 counts as covered.
+    about = staff.ask("某府办规〔2031〕14号的主要内容是什么？")
+    assert not about.refused and {hit.document.source for _, hit in about.citations} == {"shared.md"}
