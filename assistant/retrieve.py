@@ -34,6 +34,7 @@ _NATIONAL = re.compile(r"国务院|国办|国家|全国|中央|财政部|人社�
 # A document the question names: by its 文号 ("穗府办规〔2024〕13号") or by its title in 《》
 # ("《广州市公共租赁住房管理办法》"); and an article it names in it ("第二十二条怎么规定的").
 _QUOTED_TITLE = re.compile(r"《([^《》]{4,80})》")
+_MOST_NAMED = 5  # documents one quoted title may name (the Markdown and PDF copies, their 解读 …)
 _OPENING = 3  # passages of a named document that stand for it when no article of it is named
 _NAMED_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条(?:之[一二三四五六七八九十]+)?")
 _BRACKETS = str.maketrans({"[": "〔", "［": "〔", "【": "〔", "(": "〔", "（": "〔",
@@ -193,12 +194,15 @@ class HybridRetriever:
     def named_documents(self, query: str) -> list[int]:
         """Positions (in ``index.doc_order``) of the documents ``query`` names by 文号 or by a title
         in 《》 (the quoted words found in the title: 《广州市公共租赁住房管理办法》 names the notice
-        that issues it). A title of four characters or fewer (《意见》) names nothing."""
+        that issues it). A title of fewer than four characters (《意见》), or one found in more than
+        ``_MOST_NAMED`` titles (《实施意见》), names nothing."""
         named = [i for match in DOC_NUMBER.finditer(query)
                  for i in self._number_docs.get(normal_doc_number(match.group(0)), ())]
         for quoted in _QUOTED_TITLE.findall(query):
             quoted = "".join(quoted.split())
-            named += [i for i, title in enumerate(self._titles) if quoted in title]
+            titled = [i for i, title in enumerate(self._titles) if quoted in title]
+            if len(titled) <= _MOST_NAMED:  # 《实施意见》 is in hundreds of titles: it names none of them
+                named += titled
         return list(dict.fromkeys(named))
 
     def _doc_weights(self, query: str) -> np.ndarray | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import settings_for
 
+from assistant import retrieve
 from assistant.answer import book_title, evidence_strength, inner_headings, page_label, refusal_text
 from assistant.departments import asks_elsewhere, responsible_department
 from assistant.ingest import Ingestor
@@ -726,7 +727,8 @@ NAMED = {
 }
 
 
-def test_a_document_named_by_its_number_or_title_and_its_article_come_first(tmp_path: Path) -> None:
+def test_a_document_named_by_its_number_or_title_and_its_article_come_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, text in NAMED.items():
@@ -753,3 +755,7 @@ def test_a_document_named_by_its_number_or_title_and_its_article_come_first(tmp_
     # A question about a named document is answered from it alone, and its 文号 counts as covered.
     about = staff.ask("某府办规〔2031〕14号的主要内容是什么？")
     assert not about.refused and {hit.document.source for _, hit in about.citations} == {"shared.md"}
+    # A quoted title found in too many titles (《实施意见》 in hundreds) names none of them.
+    assert len(staff.retriever.named_documents("《管理办法》第二十二条")) == 2
+    monkeypatch.setattr(retrieve, "_MOST_NAMED", 1)
+    assert staff.retriever.named_documents("《管理办法》第二十二条") == []
