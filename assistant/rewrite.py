@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from .metadata import DOC_NUMBER
 from .relevance import asked_kinds
 from .tokenize import Tokenizer
 
@@ -27,6 +28,8 @@ _MAX_CARRIED = 12  # terms from earlier turns; more would drown the follow-up's 
 # (多少, 怎么, 哪些 … are stopwords, which the tokenizer never gives.)
 _ASKING = frozenset("条件 资格 要求 多少钱 多久 多长时间 期限 时限 怎么样 流程 步骤 程序 手续 哪几 什么时候 何时".split())
 _tokenizer: Tokenizer | None = None
+_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条")
+_DOCUMENT_NAME = re.compile(r"《[^《》]{4,80}》|" + DOC_NUMBER.pattern)
 
 
 # A follow-up that leans on the previous turn: it opens with 那/还有/如果…, points back (这/该/上述),
@@ -66,6 +69,7 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
     # not the old place.
     new_place = bool(places and places(question))
     leave = _ASKING if asked_kinds(question) else frozenset()
+    own_article = bool(_ARTICLE.search(question))
     carried: list[str] = []
     for turn in reversed(history):
         if turn.get("role") != "user":
@@ -73,10 +77,24 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
         for term in _tokenizer.tokens(str(turn.get("content", ""))):
             if new_place and places is not None and places(term):
                 continue
+            if own_article and _ARTICLE.fullmatch(term):
+                continue  # "那第二十五条呢？" asks about its own article, not the one asked before
             if len(term) >= 2 and term not in present and term not in carried and term not in leave:
                 carried.append(term)
         if len(carried) >= _MAX_CARRIED:
             break
-    if not carried:
+    # "那第二十五条呢？" after "《广州市公共租赁住房管理办法》第二十二条……" asks about the same document:
+    # its 《title》 or 文号 is carried whole, so that retrieval still knows which document is named.
+    references: list[str] = []
+    if not _names_document(question):
+        for turn in reversed(history):
+            if turn.get("role") == "user" and (references := _names_document(str(turn.get("content", "")))):
+                break
+    if not carried and not references:
         return question
-    return " ".join(carried[:_MAX_CARRIED]) + " " + question
+    return " ".join(references + carried[:_MAX_CARRIED]) + " " + question
+
+
+def _names_document(text: str) -> list[str]:
+    """The 《titles》 and 文号 that ``text`` names a document by."""
+    return [m.group(0) for m in _DOCUMENT_NAME.finditer(text)]

@@ -755,6 +755,12 @@ def test_a_document_named_by_its_number_or_title_and_its_article_come_first(
     # A question about a named document is answered from it alone, and its 文号 counts as covered.
     about = staff.ask("某府办规〔2031〕14号的主要内容是什么？")
     assert not about.refused and {hit.document.source for _, hit in about.citations} == {"shared.md"}
+    # A follow-up asks about the same document.
+    history = [{"role": "user", "content": "《某市共有产权住房管理办法》第二十二条是怎么规定的？"}, {"role": "assistant", "content": "……"}]
+    follow = staff.ask("那《某市公共租赁住房管理办法》呢？", history=history)
+    assert follow.citations[0][1].document.source == "rental.md"
+    then = staff.ask("那第二十五条呢？", history=[{"role": "user", "content": "某府办规〔2031〕13号第二十二条是怎么规定的？"}])
+    assert then.citations[0][1].passage.section_path == ("第二十五条",)
     # A quoted title found in too many titles (《实施意见》 in hundreds) names none of them.
     assert len(staff.retriever.named_documents("《管理办法》第二十二条")) == 2
     monkeypatch.setattr(retrieve, "_MOST_NAMED", 1)

@@ -51,3 +51,11 @@ def test_a_follow_up_asking_a_thing_of_its_own_carries_the_topic_not_what_was_as
     assert "失业保险金" in carried and "多久" not in carried
     # "那上海呢？" asks nothing of its own: it asks the same again, conditions and all.
     assert "条件" in standalone_query("那上海呢？", [{"role": "user", "content": "北京献血的条件是什么？"}], places)
+
+
+def test_a_follow_up_keeps_the_document_named_before_and_asks_its_own_article() -> None:
+    history = [{"role": "user", "content": "《广州市公共租赁住房管理办法》第二十二条怎么规定的？"}]
+    query = standalone_query("那第二十五条呢？", history, places)
+    assert query.startswith("《广州市公共租赁住房管理办法》") and "第二十二条" not in query
+    by_number = standalone_query("那第二十五条呢？", [{"role": "user", "content": "穗府办规〔2024〕13号第二十二条怎么规定的？"}])
+    assert "穗府办规〔2024〕13号" in by_number and "第二十二条" not in by_number
