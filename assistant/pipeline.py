@@ -32,7 +32,7 @@ from .embed import make_reranker
 from .index import Index
 from .llm import LLMError
 from .relevance import QueryTerms, data_lines, named_years
-from .retrieve import Filters, Hit, HybridRetriever
+from .retrieve import Filters, Hit, HybridRetriever, named_articles
 from .rewrite import standalone_query
 from .smalltalk import smalltalk_reply
 
@@ -209,14 +209,18 @@ class PolicyAssistant:
         """The hits that can answer a question about a place: that place's documents, national ones
         and those of no known place, not another city's rules (all of them when it names no place).
         A question that names a document by its 文号 or 《title》 is answered from that document
-        alone, when it was found (``HybridRetriever.named_documents``)."""
+        alone, when it was found (``HybridRetriever.named_documents``), and from the article it
+        names in it, if any."""
         gazetteer = self.retriever.gazetteer
         asked = gazetteer.places_in(query)
         found = [h for h in hits if not asked or h.document.meta.region == "national"
                  or not gazetteer.document_places.get(h.document.doc_id)
                  or gazetteer.about(h.document.doc_id, asked)]
         named = {self.index.doc_order[i] for i in self.retriever.named_documents(query)}
-        return [h for h in found if h.document.doc_id in named] or found
+        found = [h for h in found if h.document.doc_id in named] or found
+        # ... and from the article it names there ("个人所得税法第六条说的什么"), when that was found.
+        articles = set(named_articles(query)) if named else set()
+        return [h for h in found if articles & set(h.passage.section_path)] or found
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None,
                filters: Filters | None = None, mode: str | None = None, today: date | None = None,

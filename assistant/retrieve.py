@@ -34,11 +34,17 @@ _NATIONAL = re.compile(r"国务院|国办|国家|全国|中央|财政部|人社�
 # A document the question names: by its 文号 ("穗府办规〔2024〕13号") or by its title in 《》
 # ("《广州市公共租赁住房管理办法》"); and an article it names in it ("第二十二条怎么规定的").
 _QUOTED_TITLE = re.compile(r"《([^《》]{4,80})》")
+_UNQUOTED_NAME = re.compile(r"([\u4e00-\u9fa5]{4,30}?(?:法|条例|办法|规定|细则))(?=第[一二三四五六七八九十百零〇\d]+条)")
 _MOST_NAMED = 5  # documents one quoted title may name (the Markdown and PDF copies, their 解读 …)
 _OPENING = 3  # passages of a named document that stand for it when no article of it is named
 _NAMED_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条(?:之[一二三四五六七八九十]+)?")
 _BRACKETS = str.maketrans({"[": "〔", "［": "〔", "【": "〔", "(": "〔", "（": "〔",
                            "]": "〕", "］": "〕", "】": "〕", ")": "〕", "）": "〕"})
+
+
+def named_articles(query: str) -> list[str]:
+    """The articles ``query`` names: ["第二十二条"] of "穗府办规〔2024〕13号第二十二条怎么规定的"."""
+    return _NAMED_ARTICLE.findall(query)
 
 
 def normal_doc_number(text: str) -> str:
@@ -199,11 +205,25 @@ class HybridRetriever:
         named = [i for match in DOC_NUMBER.finditer(query)
                  for i in self._number_docs.get(normal_doc_number(match.group(0)), ())]
         for quoted in _QUOTED_TITLE.findall(query):
-            quoted = "".join(quoted.split())
-            titled = [i for i, title in enumerate(self._titles) if quoted in title]
-            if len(titled) <= _MOST_NAMED:  # 《实施意见》 is in hundreds of titles: it names none of them
-                named += titled
+            named += self._titled("".join(quoted.split()))
+        # Unquoted before an article: "个人所得税法第六条", "按照劳动合同法第十四条" (the longest tail of
+        # the words before 第 that is in a title).
+        for before in _UNQUOTED_NAME.findall(query):
+            for start in range(len(before) - 3):
+                titled = self._titled(before[start:])
+                if titled:
+                    named += titled
+                    break
         return list(dict.fromkeys(named))
+
+    def _titled(self, name: str) -> list[int]:
+        """Positions of the documents whose title holds ``name``: those whose title ends with it
+        when there are any (《劳动合同法》 is the law, not its 实施条例); none when more than
+        ``_MOST_NAMED`` titles hold it (《实施意见》 is in hundreds)."""
+        titled = [i for i, title in enumerate(self._titles) if name in title]
+        exact = [i for i in titled if self._titles[i].endswith(name)]
+        titled = exact or titled
+        return titled if len(titled) <= _MOST_NAMED else []
 
     def _doc_weights(self, query: str) -> np.ndarray | None:
         """Per-document score multiplier: ``place_boost`` for documents about a place the query
@@ -325,7 +345,7 @@ class HybridRetriever:
         named = self.named_documents(query)
         if not named:
             return hits
-        articles = set(_NAMED_ARTICLE.findall(query))
+        articles = set(named_articles(query))
         leaders: list[Hit] = []
         for position in named:
             document = self.index.documents[self.index.doc_order[position]]

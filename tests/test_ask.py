@@ -755,6 +755,10 @@ def test_a_document_named_by_its_number_or_title_and_its_article_come_first(
     # A question about a named document is answered from it alone, and its 文号 counts as covered.
     about = staff.ask("某府办规〔2031〕14号的主要内容是什么？")
     assert not about.refused and {hit.document.source for _, hit in about.citations} == {"shared.md"}
+    # Unquoted before the article it names, the title names it too; the answer quotes that article alone,
+    # though the article citing it (第三十条) shares more of the words.
+    cited = staff.ask("某市公共租赁住房管理办法第二十一条关于申请条件说的什么？")
+    assert [hit.passage.section_path for _, hit in cited.citations] == [("第二十一条",)]
     # A follow-up asks about the same document.
     history = [{"role": "user", "content": "《某市共有产权住房管理办法》第二十二条是怎么规定的？"}, {"role": "assistant", "content": "……"}]
     follow = staff.ask("那《某市公共租赁住房管理办法》呢？", history=history)
