@@ -188,6 +188,7 @@ class HybridRetriever:
         self._number_docs: dict[str, list[int]] = {}
         # Titles without spaces, by position: a title quoted in 《》 is looked up among them.
         self._titles = ["".join(self.index.documents[d].meta.title.split()) for d in self.index.doc_order]
+        self._named_cache: dict[str, tuple[int, ...]] = {}
         for position, doc_id in enumerate(self.index.doc_order):
             number = self.index.documents[doc_id].meta.doc_number
             if number:
@@ -200,8 +201,17 @@ class HybridRetriever:
     def named_documents(self, query: str) -> list[int]:
         """Positions (in ``index.doc_order``) of the documents ``query`` names by 文号 or by a title
         in 《》 (the quoted words found in the title: 《广州市公共租赁住房管理办法》 names the notice
-        that issues it). A title of fewer than four characters (《意见》), or one found in more than
-        ``_MOST_NAMED`` titles (《实施意见》), names nothing."""
+        that issues it), or by a title unquoted before an article it names ("个人所得税法第六条"). A
+        title of fewer than four characters (《意见》), or one found in more than ``_MOST_NAMED``
+        titles (《实施意见》), names nothing."""
+        named = self._named_cache.get(query)  # asked for several times per question
+        if named is None:
+            if len(self._named_cache) > 256:
+                self._named_cache.clear()
+            named = self._named_cache[query] = self._find_named(query)
+        return list(named)
+
+    def _find_named(self, query: str) -> tuple[int, ...]:
         named = [i for match in DOC_NUMBER.finditer(query)
                  for i in self._number_docs.get(normal_doc_number(match.group(0)), ())]
         for quoted in _QUOTED_TITLE.findall(query):
@@ -214,7 +224,7 @@ class HybridRetriever:
                 if titled:
                     named += titled
                     break
-        return list(dict.fromkeys(named))
+        return tuple(dict.fromkeys(named))
 
     def _titled(self, name: str) -> list[int]:
         """Positions of the documents whose title holds ``name``: those whose title ends with it
