@@ -237,17 +237,18 @@ class HybridRetriever:
 
     def _doc_weights(self, query: str) -> np.ndarray | None:
         """Per-document score multiplier: ``place_boost`` for documents about a place the query
-        names, times ``year_boost`` for documents whose title names a year the query names.
+        names, times ``year_boost`` for documents whose title names a year the query names, times
+        ``named_boost`` for the documents it names (:meth:`named_documents`).
 
         A yearly report or notice ("2023年政府信息公开工作年度报告") differs from the next year's
         one by little more than its numbers, so the year the question asks about has to decide.
         """
         weights = None
-        named = {"": self.named_documents(query)}
-        for keys, lookup, boost in ((self.gazetteer.places_in(query), self._place_docs, self.place_boost),
-                                    (named_years(query), self._year_docs, self.year_boost),
-                                    (named.keys() if named[""] else (), named, self.named_boost)):
-            positions = [i for key in keys for i in lookup.get(key, ())]
+        selected = (([i for place in self.gazetteer.places_in(query) for i in self._place_docs.get(place, ())],
+                     self.place_boost),
+                    ([i for year in named_years(query) for i in self._year_docs.get(year, ())], self.year_boost),
+                    (self.named_documents(query), self.named_boost))
+        for positions, boost in selected:
             if not positions or boost == 1.0:
                 continue
             matches = np.zeros(len(self.index.doc_order), dtype=bool)
