@@ -255,7 +255,8 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
 
 
 def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] | None = None,
-                 off_topic: bool = False, departments: Sequence[str] | None = None) -> str:
+                 off_topic: bool = False, departments: Sequence[str] | None = None,
+                 numbers: Sequence[str] = ()) -> str:
     """The answer when the documents do not cover the question: say so, name the nearest, say whom to ask.
 
     ``place`` is the place the question names when every document found is another place's local
@@ -265,6 +266,7 @@ def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] |
     in the collection (红烧肉怎么做); the nearest documents are named as what the collection is
     about, and no issuer of theirs is suggested. ``departments``: whom to suggest asking, when the
     caller knows better than the documents' issuers (``PolicyAssistant.whom_to_ask``).
+    ``numbers``: the 文号 the question names that no document of the collection has.
     """
     names = "、".join(book_title(h.document.meta.title) for h in distinct_documents(hits, 3))
     if off_topic:
@@ -279,6 +281,8 @@ def refusal_text(hits: Sequence[Hit], place: str = "", relevant: Sequence[Hit] |
             text += f"其他地方的相近规定有{names}，仅供参考，不适用于{place}。"
         return text + f"建议向{place}当地的主管部门咨询，或拨打12345政务服务便民热线。"
     text = "知识库中的文件没有涉及这个问题，无法根据现有文件作答。"
+    if numbers:
+        text = f"知识库中没有文号为{'、'.join(numbers)}的文件，无法根据现有文件作答。"
     if names:
         text += f"最接近的文件是{names}，但其中没有找到能回答该问题的内容。"
     if departments is None:

@@ -179,7 +179,7 @@ class PolicyAssistant:
         hits, nearest = self.retriever.search_with_nearest(query, top_k=self.top_k, filters=filters)
         if self.off_topic(query, nearest, filters):
             return query, hits, 0.0, True
-        if self.other_place(query, hits):
+        if self.other_place(query, hits) or self.retriever.missing_numbers(query, hits):
             return query, hits, 0.0, False
         # A follow-up ("那杭州呢？") is judged, and answered, as the standalone question it stands for.
         terms = QueryTerms(self.index, self.extractive.tokenizer, query)
@@ -251,7 +251,8 @@ class PolicyAssistant:
             elsewhere = bool(hits) and self.other_place(query, hits)
             named = "、".join(sorted(self.retriever.gazetteer.places_in(query, with_provinces=False)))
             refusal = refusal_text(hits, place=named if elsewhere else "", relevant=evidence,
-                                   departments=self.whom_to_ask(evidence))
+                                   departments=self.whom_to_ask(evidence),
+                                   numbers=self.retriever.missing_numbers(query, hits))
         if refusal is not None:
             yield refusal
             answer = Answer(question=question, answer=refusal, mode=answerer.mode, refused=True, sentences=[],

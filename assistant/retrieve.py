@@ -226,6 +226,16 @@ class HybridRetriever:
                     break
         return tuple(dict.fromkeys(named))
 
+    def missing_numbers(self, query: str, hits: Sequence[Hit]) -> list[str]:
+        """The 文号 ``query`` names that no indexed document has and no retrieved passage quotes:
+        "穗府办规〔2099〕99号第二条" asks about a document the collection does not hold."""
+        missing = []
+        for match in DOC_NUMBER.finditer(query):
+            number = normal_doc_number(match.group(0))
+            if number not in self._number_docs and not any(number in normal_doc_number(h.passage.text) for h in hits):
+                missing.append(match.group(0))
+        return missing
+
     def _titled(self, name: str) -> list[int]:
         """Positions of the documents whose title holds ``name``: those whose title ends with it
         when there are any (《劳动合同法》 is the law, not its 实施条例); none when more than

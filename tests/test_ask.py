@@ -765,6 +765,9 @@ def test_a_document_named_by_its_number_or_title_and_its_article_come_first(
     assert follow.citations[0][1].document.source == "rental.md"
     then = staff.ask("那第二十五条呢？", history=[{"role": "user", "content": "某府办规〔2031〕13号第二十二条是怎么规定的？"}])
     assert then.citations[0][1].passage.section_path == ("第二十五条",)
+    # A 文号 no document has, and no passage quotes, is a document the collection does not hold.
+    missing = staff.ask("某府办规〔2031〕99号第二十二条是怎么规定的？")
+    assert missing.refused and missing.answer.startswith("知识库中没有文号为某府办规〔2031〕99号的文件")
     # A quoted title found in too many titles (《实施意见》 in hundreds) names none of them.
     assert len(staff.retriever.named_documents("《管理办法》第二十二条")) == 2
     monkeypatch.setattr(retrieve, "_MOST_NAMED", 1)
