@@ -178,6 +178,20 @@ def inner_headings(text: str) -> dict[int, str]:
     return found
 
 
+_ITEM = re.compile(r"\d{1,2}[.．、]|[（(]\d{1,2}[）)]")
+
+
+def _run_in(label: str, text: str) -> str:
+    """``text`` as shown under its heading ``label``: a heading run into its text without a stop
+    ("三、加大科技型企业培育后扶持11.对新认定的……") gets one ("……扶持：11.对新认定的……")."""
+    rest = text[len(label):]
+    if not (label and rest and text.startswith(label)) or rest[0] in "，,。：:；;？?、 　（(":
+        return text
+    if _ITEM.match(label) and _ITEM.match(rest):  # "1.……流程2.……协议": items of a list run together
+        return text
+    return f"{label}：{rest}"
+
+
 def _heading_over(headings: dict[int, str], start: int) -> int | None:
     """Where the nearest of ``headings`` at or before ``start`` begins; None when there is none."""
     return max((h for h in headings if h <= start), default=None)
@@ -482,7 +496,7 @@ class ExtractiveAnswerer:
                 shown_sections.add(section)
             last_label = label
             sentences.append(Sentence(text=text, citations=[n], supported=True))
-            lines.append(f"- {prefix}{text}[{n}]")
+            lines.append(f"- {prefix}{_run_in(label, text)}[{n}]")
         body = "\n".join(lines) + "\n\n" + EXTRACTIVE_NOTE
         return Answer(question=question, answer=body, mode=self.mode, refused=False, sentences=sentences,
                       citations=citations, passages=list(hits))

@@ -608,7 +608,8 @@ SCENES = (front("某市关于开展智慧城市场景揭榜工作的通知", "�
           "1.揭榜单位应当于2031年5月31日前将揭榜材料报送至场景开放单位。\n\n"
           "三、材料清单\n\n揭榜单位应当提交下列材料：\n\n（一）揭榜申请书；\n\n（二）营业执照复印件；\n\n"
           "（三）法定代表人身份证明。\n\n场景开放单位应当自收到材料之日起5个工作日内完成审核。\n\n"
-          "四、揭榜成功的单位能获得哪些支持？\n\n对揭榜成功的单位，按项目投资额的30%给予补助。\n")
+          "四、揭榜成功的单位能获得哪些支持？\n\n对揭榜成功的单位，按项目投资额的30%给予补助。\n\n"
+          "五、加强示范场景培育11.对新认定的市级示范场景，给予一次性10万元奖励。\n")
 
 
 def test_headings_inside_a_passage_stand_before_what_they_head(tmp_path: Path) -> None:
@@ -632,6 +633,9 @@ def test_headings_inside_a_passage_stand_before_what_they_head(tmp_path: Path) -
     # A section whose heading asks a question: the heading goes before the answer, not as a point of its own.
     support = scenes.ask("揭榜成功的单位能得到哪些支持？").answer
     assert "- 四、揭榜成功的单位能获得哪些支持？对揭榜成功的单位，按项目投资额的30%给予补助。[1]" in support
+    # A heading run into its text without a stop gets one where it is shown.
+    award = scenes.ask("新认定的市级示范场景奖励多少钱？").answer
+    assert "- 五、加强示范场景培育：11.对新认定的市级示范场景，给予一次性10万元奖励。[1]" in award
 
 
 def test_inner_headings_are_headings_not_list_items() -> None:
