@@ -57,7 +57,9 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         ),
     ),
     (
-        re.compile(r"条件|能不能|能否|可以|可不可以|是否|资格|符合|要求|算不算|允许|合法|行不行|有没有资格|能用|能领"),
+        # ... and "能取出来吗", "还能领么": a yes-or-no question asks whether the rule allows it.
+        re.compile(r"条件|能不能|能否|可以|可不可以|是否|资格|符合|要求|算不算|允许|合法|行不行|有没有资格|能用|能领"
+                   r"|能[\u4e00-\u9fa5]{0,8}[吗么嘛]"),
         re.compile(r"应当|须|必须|具备|符合|年满|以上|以下|不得|可以|禁止|条件|属于|视为|是指|所称"),
     ),
     (

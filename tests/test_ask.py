@@ -25,6 +25,7 @@ from assistant.relevance import (
     QUESTION_WORDS,
     QueryTerms,
     SentenceScorer,
+    asked_kinds,
     stated_thresholds,
     states_contact,
     states_quantity,
@@ -776,3 +777,11 @@ def test_a_document_named_by_its_number_or_title_and_its_article_come_first(
     assert len(staff.retriever.named_documents("《管理办法》第二十二条")) == 2
     monkeypatch.setattr(retrieve, "_MOST_NAMED", 1)
     assert staff.retriever.named_documents("《管理办法》第二十一条") == []  # another question: not cached
+
+
+def test_what_kind_of_fact_a_question_asks_for() -> None:
+    condition = asked_kinds("住房公积金可以提取吗？")
+    # A yes-or-no question asks whether the rule allows it, however it is put.
+    assert asked_kinds("公积金能取出来吗？") == condition and asked_kinds("失业了还能领么？") == condition
+    assert asked_kinds("失业保险金能领多久？") > asked_kinds("失业保险金领多久？")  # 能领: and whether at all
+    assert not asked_kinds("公积金管理中心在哪里办公") & condition
