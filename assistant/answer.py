@@ -38,6 +38,7 @@ from .relevance import (
     wraps_document,
 )
 from .retrieve import Hit, normal_doc_number
+from .structure import TABLE_ROW
 from .tokenize import Tokenizer
 
 EXTRACTIVE_NOTE = "（以上内容由系统从文件原文中摘录组成，未使用大语言模型，请以原文为准。）"
@@ -236,7 +237,9 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     A question that asks for a quantity (多少, 几项, 多久 …) is only covered by a sentence that
     states one: "考评以响应率、解决率、满意率为核心内容" mentions every word of "三项各占多大权重"
     but answers nothing; one asking a count in a unit of its own (多少项) needs that unit stated.
-    One asking when ("报名截止到哪天") needs a date or a period, one asking for a telephone number
+    A count or a sum may also be stated by a row of a table that came out as text ("本年新收政府信息
+    公开申请数量 95 0 0 0 0 0 95" states 件 without writing it). One asking when ("报名截止到哪天")
+    needs a date or a period, one asking for a telephone number
     or a website needs one (:func:`~assistant.relevance.states_contact`). The sum of a fine ("……的，处五百元
     罚款") answers only a question about penalties, not what registering costs.
     A question naming a year is not covered by a document about other years
@@ -244,7 +247,13 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     A question using a policy term that no indexed document uses ("数电发票") asks about
     something the documents do not cover: whatever else matches, its strength is halved.
     """
-    quantity = states_contact(question) or states_quantity(question) or states_time(question)
+    counted = states_quantity(question)
+    quantity = states_contact(question) or counted or states_time(question)
+    counts = quantity is counted is not None  # a count or sum, which a table row's cells may state
+
+    def states(text: str) -> bool:
+        return quantity is None or bool(quantity.search(text)) or bool(counts and TABLE_ROW.search(text))
+
     # A fine states an amount, but not the one a question about fees, prices or subsidies asks for.
     fines_count = bool(ASKS_PENALTY.search(question))
     years = named_years(question)
@@ -258,9 +267,9 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
         other_time = about_other_years(hit, years)
         for start, end in split_sentences(text):
             sentence = text[start:end]
-            if (quantity is not None and not quantity.search(sentence)) or wraps_document(sentence, hit.document.meta.title):
+            if not states(sentence) or wraps_document(sentence, hit.document.meta.title):
                 continue
-            if quantity is not None and not fines_count and not quantity.search(without_fines(sentence)):
+            if not fines_count and not states(without_fines(sentence)):
                 continue  # the only amount it states is a fine's
             if other_time and not named_years(sentence) & years:
                 continue

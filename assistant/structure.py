@@ -39,7 +39,7 @@ _LEVEL4 = re.compile(r"^[（(]\d{1,2}[）)]")
 _MD = re.compile(r"^(#{1,6})\s+(.*)$")
 # A row of a table that came out as text: "一、本年新收政府信息公开申请数量 95 0 0 0 0 0 95" is numbered
 # like a heading, but its cells are numbers.
-_TABLE_ROW = re.compile(r"(?:\s+-?\d+(?:\.\d+)?%?){3,}\s*$")
+TABLE_ROW = re.compile(r"(?:\s+-?\d+(?:\.\d+)?%?){3,}\s*$")
 
 RANK_ATTACHMENT, RANK_PART, RANK_CHAPTER, RANK_SECTION, RANK_ARTICLE = 0, 10, 11, 12, 13
 RANK_LEVEL = {1: 20, 2: 21, 3: 22, 4: 23}
@@ -92,7 +92,7 @@ def classify(line: str, md_rank_offset: int = 0) -> Heading | None:
             return Heading(rank, _clip(line))
     if _ATTACHMENT.match(line):
         return Heading(RANK_ATTACHMENT, _clip(line))
-    if _TABLE_ROW.search(line):
+    if TABLE_ROW.search(line):
         return None
     for level, pattern in ((1, _LEVEL1), (2, _LEVEL2), (3, _LEVEL3), (4, _LEVEL4)):
         if pattern.match(line):

@@ -785,3 +785,20 @@ def test_what_kind_of_fact_a_question_asks_for() -> None:
     assert asked_kinds("公积金能取出来吗？") == condition and asked_kinds("失业了还能领么？") == condition
     assert asked_kinds("失业保险金能领多久？") > asked_kinds("失业保险金领多久？")  # 能领: and whether at all
     assert not asked_kinds("公积金管理中心在哪里办公") & condition
+
+
+REPORT = (front("某区2031年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2032-01-20")
+          + "一、总体情况\n\n（二）依申请公开情况。进一步规范依申请公开流程，依法按时答复申请人。\n\n"
+          "三、收到和处理政府信息公开申请情况\n\n一、本年新收政府信息公开申请数量 95 0 0 0 0 0 95\n\n"
+          "二、上年结转政府信息公开申请数量 0 0 0 0 0 0 0\n")
+
+
+def test_a_table_row_states_the_count_its_cells_hold(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.md").write_text(REPORT, encoding="utf-8")
+    settings = settings_for(tmp_path)
+    Ingestor(settings, progress=False, workers=1).run([corpus])
+    answer = PolicyAssistant.from_settings(settings).ask("某区2031年新收了多少件政府信息公开申请？")
+    # The row counts 件 without writing it; the paragraph about the same applications states no count.
+    assert not answer.refused and "本年新收政府信息公开申请数量 95 0 0 0 0 0 95" in answer.answer
