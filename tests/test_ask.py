@@ -117,17 +117,21 @@ DOCUMENTS = {
 }
 
 
+def assistant_over(folder: Path, documents: dict[str, str]) -> PolicyAssistant:
+    """An assistant over ``documents`` (file name -> text), their corpus and index built in ``folder``."""
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    for name, text in documents.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = settings_for(folder)
+    summary = Ingestor(settings, progress=False, workers=1).run([corpus])
+    assert summary.failed == [] and summary.added == len(documents)
+    return PolicyAssistant.from_settings(settings)
+
+
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> PolicyAssistant:
-    tmp = tmp_path_factory.mktemp("ask")
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    for name, text in DOCUMENTS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = settings_for(tmp)
-    summary = Ingestor(settings, progress=False, workers=1).run([corpus])
-    assert summary.failed == [] and summary.added == len(DOCUMENTS)
-    return PolicyAssistant.from_settings(settings)
+    return assistant_over(tmp_path_factory.mktemp("ask"), DOCUMENTS)
 
 
 def sources(answer) -> list[str]:  # noqa: ANN001 - an Answer
@@ -585,12 +589,7 @@ FAQ = front("某市失业保险常见问题解答", "某市人力资源和社会
 
 
 def test_an_faq_section_asking_the_very_question_is_the_whole_answer(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "faq.md").write_text(FAQ, encoding="utf-8")
-    settings = settings_for(tmp_path)
-    Ingestor(settings, progress=False, workers=1).run([corpus])
-    faq = PolicyAssistant.from_settings(settings)
+    faq = assistant_over(tmp_path, {"faq.md": FAQ})
     # The section whose heading asks this question answers it; the neighbouring questions do not.
     one = faq.ask("失业保险金能领多久？")
     assert "18个月" in one.answer and "90%" not in one.answer and "5个工作日" not in one.answer
@@ -614,12 +613,7 @@ SCENES = (front("某市关于开展智慧城市场景揭榜工作的通知", "�
 
 
 def test_headings_inside_a_passage_stand_before_what_they_head(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "scenes.md").write_text(SCENES, encoding="utf-8")
-    settings = settings_for(tmp_path)
-    Ingestor(settings, progress=False, workers=1).run([corpus])
-    scenes = PolicyAssistant.from_settings(settings)
+    scenes = assistant_over(tmp_path, {"scenes.md": SCENES})
     answer = scenes.ask("揭榜单位要满足什么条件？什么时候截止？").answer
     # Each point says which heading it stands under, the section's own heading the first time; two
     # items "1." are told apart, and a heading is not a point of its own.
@@ -664,14 +658,7 @@ NEAR_MISSES = {
 
 @pytest.fixture(scope="module")
 def near_misses(tmp_path_factory: pytest.TempPathFactory) -> PolicyAssistant:
-    tmp = tmp_path_factory.mktemp("near")
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    for name, text in NEAR_MISSES.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = settings_for(tmp)
-    Ingestor(settings, progress=False, workers=1).run([corpus])
-    return PolicyAssistant.from_settings(settings)
+    return assistant_over(tmp_path_factory.mktemp("near"), NEAR_MISSES)
 
 
 def test_a_fine_does_not_state_a_fee(near_misses: PolicyAssistant) -> None:
@@ -734,13 +721,7 @@ NAMED = {
 
 def test_a_document_named_by_its_number_or_title_and_its_article_come_first(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in NAMED.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = settings_for(tmp_path)
-    Ingestor(settings, progress=False, workers=1).run([corpus])
-    staff = PolicyAssistant.from_settings(settings)
+    staff = assistant_over(tmp_path, NAMED)
 
     def first(question: str) -> tuple[str, tuple[str, ...]]:
         hit = staff.retrieve(question)[1][0]
@@ -794,11 +775,6 @@ REPORT = (front("某区2031年政府信息公开工作年度报告", "某区人�
 
 
 def test_a_table_row_states_the_count_its_cells_hold(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "report.md").write_text(REPORT, encoding="utf-8")
-    settings = settings_for(tmp_path)
-    Ingestor(settings, progress=False, workers=1).run([corpus])
-    answer = PolicyAssistant.from_settings(settings).ask("某区2031年新收了多少件政府信息公开申请？")
+    answer = assistant_over(tmp_path, {"report.md": REPORT}).ask("某区2031年新收了多少件政府信息公开申请？")
     # The row counts 件 without writing it; the paragraph about the same applications states no count.
     assert not answer.refused and "本年新收政府信息公开申请数量 95 0 0 0 0 0 95" in answer.answer
