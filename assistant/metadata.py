@@ -33,6 +33,10 @@ DOC_NUMBER = re.compile(
     r"[\u4e00-\u9fa5]{1,14}[〔\[［【(（]\s*(?:19|20)\d{2}\s*[〕\]］】)）]\s*第?\s*\d{1,4}\s*号"
     r"|[\u4e00-\u9fa5]{2,30}令\s*[（(]?第\s*\d{1,4}\s*号[）)]?"
 )
+# How a question (or a text) names a document besides its 文号: its title in 《》 of four or more
+# characters ("《广州市公共租赁住房管理办法》", not "《意见》"); and an article of it ("第二十二条").
+QUOTED_TITLE = re.compile(r"《([^《》]{4,80})》")
+ARTICLE_NUMBER = re.compile(r"第[一二三四五六七八九十百零〇\d]+条(?:之[一二三四五六七八九十]+)?")
 _YMD = r"((?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})\s*年\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日"
 _DATE_LINE = re.compile(rf"^\s*{_YMD}\s*$", re.M)
 _EFFECTIVE = re.compile(rf"自\s*{_YMD}\s*起\s*(?:施行|执行|实施|生效)")

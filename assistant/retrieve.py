@@ -22,7 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from .bm25 import document_frequency
 from .embed import Embedder, make_embedder
 from .index import Index
-from .metadata import DOC_NUMBER
+from .metadata import ARTICLE_NUMBER, DOC_NUMBER, QUOTED_TITLE
 from .places import Gazetteer
 from .relevance import QueryTerms, SentenceScorer, named_years
 from .store import StoredDocument, StoredPassage
@@ -31,20 +31,17 @@ from .tokenize import Tokenizer
 
 # A question that names the State Council or a national ministry alongside a place compares them.
 _NATIONAL = re.compile(r"国务院|国办|国家|全国|中央|财政部|人社部|人力资源社会保障部|税务总局")
-# A document the question names: by its 文号 ("穗府办规〔2024〕13号") or by its title in 《》
-# ("《广州市公共租赁住房管理办法》"); and an article it names in it ("第二十二条怎么规定的").
-_QUOTED_TITLE = re.compile(r"《([^《》]{4,80})》")
-_UNQUOTED_NAME = re.compile(r"([\u4e00-\u9fa5]{4,30}?(?:法|条例|办法|规定|细则))(?=第[一二三四五六七八九十百零〇\d]+条)")
+# A document's name unquoted before an article of it: "个人所得税法第六条".
+_UNQUOTED_NAME = re.compile(r"([\u4e00-\u9fa5]{4,30}?(?:法|条例|办法|规定|细则))(?=" + ARTICLE_NUMBER.pattern + ")")
 _MOST_NAMED = 5  # documents one quoted title may name (the Markdown and PDF copies, their 解读 …)
 _OPENING = 3  # passages of a named document that stand for it when no article of it is named
-_NAMED_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条(?:之[一二三四五六七八九十]+)?")
 _BRACKETS = str.maketrans({"[": "〔", "［": "〔", "【": "〔", "(": "〔", "（": "〔",
                            "]": "〕", "］": "〕", "】": "〕", ")": "〕", "）": "〕"})
 
 
 def named_articles(query: str) -> list[str]:
     """The articles ``query`` names: ["第二十二条"] of "穗府办规〔2024〕13号第二十二条怎么规定的"."""
-    return _NAMED_ARTICLE.findall(query)
+    return ARTICLE_NUMBER.findall(query)
 
 
 def normal_doc_number(text: str) -> str:
@@ -214,7 +211,7 @@ class HybridRetriever:
     def _find_named(self, query: str) -> tuple[int, ...]:
         named = [i for match in DOC_NUMBER.finditer(query)
                  for i in self._number_docs.get(normal_doc_number(match.group(0)), ())]
-        for quoted in _QUOTED_TITLE.findall(query):
+        for quoted in QUOTED_TITLE.findall(query):
             named += self._titled("".join(quoted.split()))
         # Unquoted before an article: "个人所得税法第六条", "按照劳动合同法第十四条" (the longest tail of
         # the words before 第 that is in a title).

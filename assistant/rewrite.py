@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from .metadata import DOC_NUMBER
+from .metadata import ARTICLE_NUMBER, DOC_NUMBER, QUOTED_TITLE
 from .relevance import asked_kinds
 from .tokenize import Tokenizer
 
@@ -28,8 +28,7 @@ _MAX_CARRIED = 12  # terms from earlier turns; more would drown the follow-up's 
 # (多少, 怎么, 哪些 … are stopwords, which the tokenizer never gives.)
 _ASKING = frozenset("条件 资格 要求 多少钱 多久 多长时间 期限 时限 怎么样 流程 步骤 程序 手续 哪几 什么时候 何时".split())
 _tokenizer: Tokenizer | None = None
-_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇\d]+条")
-_DOCUMENT_NAME = re.compile(r"《[^《》]{4,80}》|" + DOC_NUMBER.pattern)
+_DOCUMENT_NAME = re.compile(QUOTED_TITLE.pattern + "|" + DOC_NUMBER.pattern)
 
 
 # A follow-up that leans on the previous turn: it opens with 那/还有/如果…, points back (这/该/上述),
@@ -69,7 +68,7 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
     # not the old place.
     new_place = bool(places and places(question))
     leave = _ASKING if asked_kinds(question) else frozenset()
-    own_article = bool(_ARTICLE.search(question))
+    own_article = bool(ARTICLE_NUMBER.search(question))
     carried: list[str] = []
     for turn in reversed(history):
         if turn.get("role") != "user":
@@ -77,7 +76,7 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
         for term in _tokenizer.tokens(str(turn.get("content", ""))):
             if new_place and places is not None and places(term):
                 continue
-            if own_article and _ARTICLE.fullmatch(term):
+            if own_article and ARTICLE_NUMBER.fullmatch(term):
                 continue  # "那第二十五条呢？" asks about its own article, not the one asked before
             if len(term) >= 2 and term not in present and term not in carried and term not in leave:
                 carried.append(term)
