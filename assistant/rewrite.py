@@ -27,6 +27,11 @@ _MAX_CARRIED = 12  # terms from earlier turns; more would drown the follow-up's 
 # would bring back the conditions instead of the materials.
 # (多少, 怎么, 哪些 … are stopwords, which the tokenizer never gives.)
 _ASKING = frozenset("条件 资格 要求 多少钱 多久 多长时间 期限 时限 怎么样 流程 步骤 程序 手续 哪几 什么时候 何时".split())
+# ... and the phrases that ask, taken out of the earlier question before it is cut into words: the
+# segmenter cuts "哪几家单位发的？什么时候发的？" into 几家 and 时候, which would still ask a count of 家
+# and a date of a follow-up that asks how long ("那备案要等多久？").
+_ASKING_PHRASE = re.compile(r"哪几?[家个项类种条批些位所]|几[家个项类种条批年月天次件份人名所户岁]"
+                            r"|多少[钱元]?|什么时候|啥时候|何时|多久|多长时间")
 _tokenizer: Tokenizer | None = None
 _DOCUMENT_NAME = re.compile(QUOTED_TITLE.pattern + "|" + DOC_NUMBER.pattern)
 
@@ -73,7 +78,8 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
     for turn in reversed(history):
         if turn.get("role") != "user":
             continue
-        for term in _tokenizer.tokens(str(turn.get("content", ""))):
+        text = str(turn.get("content", ""))
+        for term in _tokenizer.tokens(_ASKING_PHRASE.sub(" ", text) if leave else text):
             if new_place and places is not None and places(term):
                 continue
             if own_article and ARTICLE_NUMBER.fullmatch(term):

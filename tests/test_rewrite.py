@@ -49,6 +49,11 @@ def test_a_follow_up_asking_a_thing_of_its_own_carries_the_topic_not_what_was_as
     assert "公租房" in carried and "广州" in carried and "条件" not in carried
     carried = standalone_query("那能领多少钱？", [{"role": "user", "content": "广州失业保险金能领多久？"}], places).split()[:-1]
     assert "失业保险金" in carried and "多久" not in carried
+    # Asked in words the segmenter cuts up: 几家 and 时候 of "哪几家……什么时候……" are not carried.
+    earlier = [{"role": "user", "content": "京津冀资质资格互认清单（第一批）是哪几家单位发的？什么时候发的？"}]
+    carried = standalone_query("那备案生效的资质，到北京备案要等多久？", earlier, places).split()[:-1]
+    assert "京津冀" in carried and "第一批" in carried
+    assert not {"几家", "时候", "什么时候"} & set(carried)
     # "那上海呢？" asks nothing of its own: it asks the same again, conditions and all.
     assert "条件" in standalone_query("那上海呢？", [{"role": "user", "content": "北京献血的条件是什么？"}], places)
 
