@@ -29,6 +29,7 @@ from assistant.relevance import (
     stated_thresholds,
     states_contact,
     states_quantity,
+    states_time,
     wraps_document,
 )
 from assistant.synonyms import expansions, thesaurus
@@ -683,6 +684,9 @@ def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: P
     # "截止到哪天" needs a date or a period, which the contest notice does not give.
     assert near_misses.ask("某市青年创业大赛报名截止到哪天？").refused
     assert not near_misses.ask("在某市养犬，养犬登记最晚什么时候要办？").refused
+    # "次月" says when as well as a date does: the month after the contract ("合同签订的次月起缴纳").
+    when = states_time("城镇土地使用税从什么时候开始交？")
+    assert when is not None and when.search("从合同签订的次月起缴纳城镇土地使用税") and not when.search("按规定缴纳")
     # A telephone number is stated by one, not by an article number ("第八条") or a sum.
     assert near_misses.ask("某市养犬登记的办理电话是多少？").refused
     phone = states_contact("大赛的咨询电话是多少？")
