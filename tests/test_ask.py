@@ -770,6 +770,10 @@ def test_what_kind_of_fact_a_question_asks_for() -> None:
     assert asked_kinds("公积金能取出来吗？") == condition and asked_kinds("失业了还能领么？") == condition
     assert asked_kinds("失业保险金能领多久？") > asked_kinds("失业保险金领多久？")  # 能领: and whether at all
     assert not asked_kinds("公积金管理中心在哪里办公") & condition
+    # "怎么规定的" asks what the rule says; "怎么申请" asks how to go about it.
+    procedure = asked_kinds("养犬登记怎么办？") - asked_kinds("养犬登记的规定")
+    assert procedure and procedure <= asked_kinds("养犬证怎么申请？")
+    assert not asked_kinds("遛狗牵引绳的长度是怎么规定的？") & procedure
 
 
 REPORT = (front("某区2031年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2032-01-20")
