@@ -249,7 +249,7 @@ class PolicyAssistant:
             refusal = refusal_text(hits, off_topic=True)
         elif not hits or strength < self.refusal_threshold:
             elsewhere = bool(hits) and self.other_place(query, hits)
-            named = "、".join(sorted(self.retriever.gazetteer.places_in(query, with_provinces=False)))
+            named = "、".join(self.retriever.gazetteer.written_in(query))
             refusal = refusal_text(hits, place=named if elsewhere else "", relevant=evidence,
                                    departments=self.whom_to_ask(evidence),
                                    numbers=self.retriever.missing_numbers(query, hits))

@@ -64,6 +64,29 @@ def _city_names() -> frozenset[str]:
     return frozenset(name for name, _ in shipped_cities().values())
 
 
+DISTRICTS_FILE = Path(__file__).with_name("data") / "districts.txt"
+_DIVISION = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fa5]{1,2}族)*(?:自治县|自治旗|林区|特区|区|县|市|旗)$")
+_MUNICIPALITIES = frozenset(("北京", "天津", "上海", "重庆"))
+
+
+@cache
+def shipped_districts() -> dict[str, tuple[str, str]]:
+    """Surface form -> (place name, city) for the county-level divisions in ``data/districts.txt``:
+    "海珠区" -> ("海珠", "广州"). A division whose name is also a province's or a city's ("河北区" of
+    天津, "广安区" of 广安) is left out: it would be taken for that province or city."""
+    taken = _PROVINCE_SET | _city_names()
+    districts: dict[str, tuple[str, str]] = {}
+    for line in DISTRICTS_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        city, _, names = line.partition("\t")
+        for surface in names.split():
+            match = _DIVISION.match(surface)
+            if match and match.group(1) not in taken:
+                districts[surface] = (match.group(1), city)
+    return districts
+
+
 _NOT_PLACE_CHARS = set("关于的和与及在对推动规范办法条例技术人才荣誉文化经济生态资源管理保护促进实施若干国务"
                        "体育完善建筑商品交易旅游景居住宅风名胜湿地精致古老中心城")
 
@@ -117,6 +140,8 @@ class Gazetteer:
     document_places: dict[str, set[str]] = field(default_factory=dict)
     # City -> its province, learned from regions like "广东省广州市": a province's rules apply in its cities.
     parents: dict[str, set[str]] = field(default_factory=dict)
+    # The county-level places (海珠, 天河, 朝阳): the rules of one do not answer a question about another.
+    districts: set[str] = field(default_factory=set)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
     _scopes: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
@@ -137,6 +162,9 @@ class Gazetteer:
             for chain in (region_chain(meta.region), place_chain(meta.title), place_chain(meta.issuer)):
                 for i, place in enumerate(chain):
                     gazetteer.parents.setdefault(place, set()).update(p for p in chain[:i] if p != place)
+                    # "广州市天河区", "北京市朝阳区": what follows a city (or a municipality) is a district.
+                    if i and (chain[i - 1] not in _PROVINCE_SET or chain[i - 1] in _MUNICIPALITIES):
+                        gazetteer.districts.add(place)
         gazetteer.names |= _PROVINCE_SET
         for surface, (name, province) in shipped_cities().items():
             gazetteer.names.add(surface)
@@ -144,6 +172,11 @@ class Gazetteer:
                 gazetteer.aliases[surface] = name
             if name != province:
                 gazetteer.parents.setdefault(name, set()).add(province)
+        for surface, (name, city) in shipped_districts().items():
+            gazetteer.names.add(surface)
+            gazetteer.aliases[surface] = name
+            gazetteer.parents.setdefault(name, set()).add(city)
+            gazetteer.districts.add(name)
         return gazetteer
 
     def places_in(self, question: str, with_provinces: bool = True) -> set[str]:
@@ -151,7 +184,9 @@ class Gazetteer:
         places that contain them (天河 -> 广州 -> 广东) unless ``with_provinces`` is False."""
         if self._pattern is None:
             names = sorted(self.names, key=len, reverse=True)
-            self._pattern = re.compile("|".join(map(re.escape, names))) if names else re.compile(r"(?!x)x")
+            # "海珠区" is a place, "河西区域" is not (区域, 县域 are words of their own).
+            self._pattern = (re.compile("|".join(re.escape(n) + ("(?!域)" if n[-1] in "区县" else "") for n in names))
+                             if names else re.compile(r"(?!x)x"))
         found = {self.aliases.get(m, m) for m in self._pattern.findall(question)}
         if with_provinces:
             todo = list(found)
@@ -161,14 +196,28 @@ class Gazetteer:
                     todo.append(parent)
         return found
 
+    def written_in(self, question: str) -> list[str]:
+        """The place names as the question writes them ("海珠区", "郑州"), for telling the asker which
+        place the collection has nothing on."""
+        self.places_in(question)  # builds the pattern
+        assert self._pattern is not None
+        return list(dict.fromkeys(self._pattern.findall(question)))
+
     def about(self, doc_id: str, asked: set[str]) -> bool:
         """Whether a document is about one of the ``asked`` places (:meth:`places_in` with provinces).
 
         A city's or district's document counts only when that city or district is asked: a
         question about 郑州 takes Henan's provincial rules but not 三门峡's; one about 天河 takes
-        Guangzhou's (天河 lies in 广州). A province's document counts when the province is asked.
+        Guangzhou's (天河 lies in 广州), but not 海珠's. A province's document counts when the
+        province is asked.
         """
-        return bool(self.scope(doc_id) & asked)
+        scope = self.scope(doc_id)
+        if not scope & asked:
+            return False
+        # ... and a district's rules do not answer a question about another district of its city:
+        # 天河's kindergarten plan is not 海珠's, though both lie in 广州.
+        asked_districts, its_districts = asked & self.districts, scope & self.districts
+        return not asked_districts or not its_districts or bool(asked_districts & its_districts)
 
     def scope(self, doc_id: str) -> frozenset[str]:
         """The places a document's rules are for: its cities and districts, or else its provinces."""

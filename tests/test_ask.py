@@ -154,6 +154,30 @@ def test_a_city_no_document_covers_is_refused_not_answered_from_another_city(ass
     assert "二百元" in zhengzhou.answer
 
 
+DISTRICTS = {
+    "tianhe.md": front("广州市天河区教育局关于印发2031年天河区幼儿园招生工作方案的通知", "广州市天河区教育局",
+                       "广东省广州市", "2031-04-01")
+    + "一、招生比例：教育部门办幼儿园面向社会电脑派位招生的比例为90%。\n\n二、报名时间：5月19日至5月22日网上报名。\n",
+    "gz.md": front("广州市养犬管理条例", "广州市人民代表大会常务委员会", "广东省广州市", "2031-01-01")
+    + "第十条 养犬人应当为犬只办理养犬登记，每只犬每年缴纳管理服务费五百元。\n",
+}
+
+
+def test_a_districts_rules_do_not_answer_for_another_district(tmp_path: Path) -> None:
+    districts = assistant_over(tmp_path, DISTRICTS)
+    # 海珠区 lies in 广州 as 天河区 does, but 天河's enrolment plan is not 海珠's.
+    haizhu = districts.ask("海珠区公办幼儿园电脑派位的比例是多少？")
+    assert haizhu.refused and haizhu.answer.startswith("知识库中没有海珠区的相关文件")
+    assert "不适用于海珠区" in haizhu.answer
+    tianhe = districts.ask("天河区公办幼儿园电脑派位的比例是多少？")
+    assert not tianhe.refused and "90%" in tianhe.answer
+    # The city's own rules do apply in each of its districts.
+    dog = districts.ask("住在海珠区，养狗每年交多少管理服务费？")
+    assert not dog.refused and "五百元" in dog.answer
+    # 区域 and 县域 are words, not the districts 河西区 or 某县.
+    assert districts.retriever.gazetteer.places_in("河西区域的企业") == set()
+
+
 def test_an_award_asked_for_needs_a_sum_stated(assistant: PolicyAssistant) -> None:
     # The notice asks for 3000 characters by a date, and never names a sum for the chosen cases.
     award = assistant.ask("某区的案例入选了典型案例，政府会给多少奖励资金？")
