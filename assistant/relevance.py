@@ -63,8 +63,9 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         re.compile(r"应当|须|必须|具备|符合|年满|以上|以下|不得|可以|禁止|条件|属于|视为|是指|所称"),
     ),
     (
-        # ... not "怎么规定的" or "如何认定", which ask what the rule says, not how to go about it.
-        re.compile(r"怎么(?!规定|说|定|讲|写|界定|理解|看|回事|样)|如何(?!规定|界定|理解|认定)"
+        # ... not "怎么规定的" or "如何认定", which ask what the rule says, nor "怎么处罚", which asks
+        # for the penalty (below), not how to go about it.
+        re.compile(r"怎么(?!规定|说|定|讲|写|界定|理解|看|回事|样|处罚|罚|处理)|如何(?!规定|界定|理解|认定|处罚|处理)"
                    r"|流程|步骤|程序|手续|申请|办理|材料|报批|环节|哪些环节|去哪"),
         re.compile(r"申请|提交|提出|受理|审核|审查|材料|办理|登记|报送|公示|核准|备案|复核|程序"),
     ),
@@ -83,6 +84,10 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     # Someone who gives their age ("我今年43岁") asks whether an age limit lets them in.
     (re.compile(r"\d+\s*岁|[二三四五六七八九]十[一二三四五六七八九]?岁|岁数|年龄(?:限制|要求|条件|上限|下限)|年纪|多大了"),
      re.compile(r"周岁|年龄|年满|岁以[上下]|岁及以[上下]")),
+    # What happens to someone who breaks the rule ("劝了还不听，会被怎么处罚？") is said by the clause
+    # of penalties, not by the rule broken, which shares all of the question's words.
+    (re.compile(r"罚|处罚|后果|会怎样|会怎么样|怎么处理|追究"),
+     re.compile(r"罚款|处罚|责令|吊销|暂停|取消|注销|追究|承担.{0,6}责任|处分|警告|没收|滞纳金")),
     (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"), re.compile(r"包括|分为|以下|下列|如下|主要有|[一二三四五六七八九十]是|^[（(]?[一二三四五六七八九十\d]{1,2}[）)、.．]")),
 ]
 

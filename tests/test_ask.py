@@ -798,6 +798,17 @@ def test_what_kind_of_fact_a_question_asks_for() -> None:
     procedure = asked_kinds("养犬登记怎么办？") - asked_kinds("养犬登记的规定")
     assert procedure and procedure <= asked_kinds("养犬证怎么申请？")
     assert not asked_kinds("遛狗牵引绳的长度是怎么规定的？") & procedure
+    # "怎么处罚" asks for the penalty, which "怎么规定" does not.
+    penalty = asked_kinds("不分类投放垃圾，会被怎么处罚？") - asked_kinds("垃圾分类投放是怎么规定的？")
+    assert penalty and not penalty & procedure and not asked_kinds("养犬登记怎么办？") & penalty
+
+
+def test_a_question_about_the_penalty_is_answered_by_the_penalty_clause(near_misses: PolicyAssistant) -> None:
+    # 第八条 shares every word of the question; 第二十条 says what happens to whoever breaks it.
+    answer = near_misses.ask("在某市养犬，一直不办养犬登记的话会被怎么处理？")
+    assert not answer.refused
+    assert answer.citations[0][1].passage.section_path == ("第二十条",)
+    assert "五百元以上一千元以下罚款" in answer.answer
 
 
 REPORT = (front("某区2031年政府信息公开工作年度报告", "某区人民政府办公室", "某区", "2032-01-20")
