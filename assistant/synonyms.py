@@ -18,6 +18,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from .tokenize import word_bounds
+
 SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
 
 
@@ -40,6 +42,21 @@ def _pattern() -> re.Pattern[str]:
 
 
 def expansions(text: str) -> list[tuple[str, tuple[str, ...]]]:
-    """(spoken word, the documents' words) for each spoken word in ``text``, in order, once each."""
+    """(spoken word, the documents' words) for each spoken word in ``text``, in order, once each.
+
+    A spoken word that starts and ends inside words of ``text`` straddles two of them, and does not
+    count: 租房 is not read in "出租房屋" (出租 房屋), which asks about letting a house, not renting
+    one. One that ends a word does ("带狗" is one word to jieba, and asks about 狗)."""
     pairs = thesaurus()
-    return [(word, pairs[word]) for word in dict.fromkeys(_pattern().findall(text))]
+    pattern = _pattern()
+    starts, ends = word_bounds(text)
+    found: list[str] = []
+    i = 0
+    while i < len(text):
+        match = pattern.match(text, i)
+        if match and (i in starts or match.end() in ends):
+            found.append(match.group(0))
+            i = match.end()
+        else:
+            i += 1
+    return [(word, pairs[word]) for word in dict.fromkeys(found)]

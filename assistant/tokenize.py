@@ -91,6 +91,14 @@ def normalize(text: str) -> str:
     return text.lower()
 
 
+def word_bounds(text: str) -> tuple[set[int], set[int]]:
+    """Where the words of ``text`` begin and where they end, by jieba's precise segmentation (user
+    dictionary loaded): '出租房屋' -> ({0, 2}, {2, 4}), so that 租房 is not read across 出租 and 房屋."""
+    _ensure_user_dict()
+    words = rjieba.tokenize(text)
+    return {start for _, start, _ in words}, {end for _, _, end in words}
+
+
 class Tokenizer:
     """Segments text into BM25 tokens: jieba search-mode words, stopwords and punctuation dropped."""
 

@@ -281,6 +281,9 @@ def test_an_answer_quotes_more_of_the_clause_it_cites(assistant: PolicyAssistant
 
 def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> None:
     assert expansions("我想养狗") == [("养狗", ("养犬",))]  # the longest spoken word, not 狗 inside it
+    # A spoken word read across two words is not there: "出租房屋" is 出租 房屋, not 租房.
+    assert expansions("我想租房") == [("租房", ("租赁", "承租"))] and expansions("个人出租房屋要交哪些税") == []
+    assert [w for w, _ in expansions("在北京带狗出门")] == ["狗"]  # 带狗 is one word, ending in 狗
     terms = QueryTerms(assistant.index, Tokenizer(), "遛狗的绳子有多长？")
     assert terms.coverage("携犬出户时，应当束犬链") == pytest.approx(1.0)
     assert 0 < terms.coverage("犬只死亡的，应当深埋") < 1
