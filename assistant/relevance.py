@@ -361,10 +361,15 @@ _PURPOSE = re.compile(r"^.{0,40}?为(?:了)?.{2,160}?(?:制定|制订).{0,30}?"
 _ASKS_PURPOSE = re.compile(r"目的|为什么|为何|依据|背景|出台")
 
 
+# A Markdown heading ("## 第四章  工伤认定", which opens the passage of the chapter's first article) is
+# the document's structure, shown as the section path; quoted, it read "第十二条：## 第四章  工伤认定".
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s")
+
+
 @lru_cache(maxsize=1 << 16)  # the rerank asks about the same candidate passages' sentences again and again
 def wraps_document(sentence: str, title: str = "") -> bool:
     """Whether ``sentence`` is a notice's wrapping (addressee, 文号, title, covering words, attachment
-    list, signature).
+    list, signature), or a Markdown heading line.
 
     Example::
 
@@ -373,7 +378,8 @@ def wraps_document(sentence: str, title: str = "") -> bool:
         wraps_document("具体要求如下：")                                       # False: a list follows
     """
     sentence = sentence.strip()
-    if (_SIGNATURE.match(sentence) or _ADDRESSEE.match(sentence) or _DOC_NUMBER_LINE.match(sentence)
+    if (_MARKDOWN_HEADING.match(sentence) or _SIGNATURE.match(sentence) or _ADDRESSEE.match(sentence)
+            or _DOC_NUMBER_LINE.match(sentence)
             or _ATTACHMENT_LINE.match(sentence) or _PROMULGATION.search(sentence)):
         return True
     words = "".join(sentence.split())

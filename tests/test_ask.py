@@ -356,7 +356,7 @@ def test_a_notices_wrapping_is_told_from_what_it_says() -> None:
     for wrapping in ("各省、自治区、直辖市人民政府，国务院各部委、各直属机构：", "国办发明电〔2030〕9号", title,
                      "经国务院批准，现将2031年元旦、春节和国庆节放假调休日期的具体安排通知如下。",
                      "《某市停车管理办法》已经市政府同意，现印发给你们，请认真贯彻执行。", "国务院办公厅", "2030年11月20日",
-                     "附件：1.典型案例申报书", "现就推进工业用地改革工作，提出以下实施意见。"):
+                     "附件：1.典型案例申报书", "现就推进工业用地改革工作，提出以下实施意见。", "## 第四章  工伤认定"):
         assert wraps_document(wrapping, title), wrapping
     for saying in ("具体要求如下：", "各区政府应当在每年3月底前报送上一年度的工作情况。",
                    "七、国庆节：10月1日至7日放假调休，共7天。", "申请人应当提交以下材料：",
@@ -364,6 +364,16 @@ def test_a_notices_wrapping_is_told_from_what_it_says() -> None:
                    # The first item run on after the covering words is said, not wrapping.
                    "现将有关事项公告如下： 一、自2031年9月1日至2033年12月31日，对购置的新能源汽车免征车辆购置税。"):
         assert not wraps_document(saying, title), saying
+
+
+def test_a_markdown_chapter_heading_is_a_label_not_a_point(tmp_path: Path) -> None:
+    # The chapter's heading opens the passage of its first article: it is the section path, not a point.
+    rules = {"injury.md": front("某省工伤保险条例", "某省人民代表大会常务委员会", "某省", "2031-01-01")
+             + "## 第三章  工伤保险基金\n\n第十一条 用人单位应当按时缴纳工伤保险费。\n\n"
+             "## 第四章  工伤认定\n\n第十二条 用人单位应当自职工发生事故伤害之日起三十日内提出工伤认定申请。\n"}
+    answer = assistant_over(tmp_path, rules).ask("工伤认定申请的时限是多久？")
+    assert not answer.refused and "三十日内提出工伤认定申请" in answer.answer
+    assert "#" not in answer.answer and all("#" not in s.text for s in answer.sentences)
 
 
 def test_the_clause_that_answers_outranks_the_notices_opening(assistant: PolicyAssistant) -> None:
