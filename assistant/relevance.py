@@ -24,8 +24,26 @@ from .synonyms import expansions
 from .tokenize import DOMAIN_TERMS, Tokenizer, normalize
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?[”’」』）)]*")
-_CLAUSE = re.compile(r"[^；;]+[；;]?")
 _LONG_SENTENCE = 160  # split a longer sentence at ；: list items; a shorter one keeps its subject
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``text[start:end]`` cut after each ；, except one inside brackets: "（路径：社保就业-失业；网址：……）"
+    is one aside, not the end of a clause."""
+    parts = []
+    depth = 0
+    for i in range(start, end):
+        ch = text[i]
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)":
+            depth = max(0, depth - 1)
+        elif ch in "；;" and depth == 0:
+            parts.append((start, i + 1))
+            start = i + 1
+    if start < end:
+        parts.append((start, end))
+    return parts
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -35,7 +53,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for match in _SENTENCE.finditer(text):
         parts = [match.span()]
         if match.end() - match.start() > _LONG_SENTENCE:
-            parts = [(m.start(), m.end()) for m in _CLAUSE.finditer(text, match.start(), match.end())]
+            parts = _clauses(text, match.start(), match.end())
         for start, end in parts:
             while start < end and text[start].isspace():
                 start += 1

@@ -26,6 +26,7 @@ from assistant.relevance import (
     QueryTerms,
     SentenceScorer,
     asked_kinds,
+    split_sentences,
     stated_thresholds,
     states_contact,
     states_quantity,
@@ -364,6 +365,17 @@ def test_a_notices_wrapping_is_told_from_what_it_says() -> None:
                    # The first item run on after the covering words is said, not wrapping.
                    "现将有关事项公告如下： 一、自2031年9月1日至2033年12月31日，对购置的新能源汽车免征车辆购置税。"):
         assert not wraps_document(saying, title), saying
+
+
+def test_sentences_are_cut_at_stops_and_long_ones_at_semicolons_outside_brackets() -> None:
+    text = ("四、如何申领？可通过“粤省事”小程序（路径：社保就业-失业-失业金待遇申领；网址：https://example.gov.cn/"
+            "index；路径：社会保障-失业保险-失业保险金申领）、“广东人社”APP、国家社会保险公共服务平台等渠道线上申领，"
+            "也可凭社会保障卡或有效身份证件、终止或者解除劳动关系材料前往社保经办服务窗口办理；逾期未办的，不予发放。待遇自受理之日起7个工作日内审核办结。")
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert sentences[0] == "四、如何申领？"
+    # The long sentence is cut at its own ；, not at those of the aside in brackets.
+    assert sentences[1].startswith("可通过") and sentences[1].endswith("窗口办理；")
+    assert sentences[2:] == ["逾期未办的，不予发放。", "待遇自受理之日起7个工作日内审核办结。"]
 
 
 def test_a_markdown_chapter_heading_is_a_label_not_a_point(tmp_path: Path) -> None:
