@@ -26,7 +26,8 @@ _MAX_CARRIED = 12  # terms from earlier turns; more would drown the follow-up's 
 # asks a thing of its own ("那申请材料要哪些？" after "……申请条件是什么？") does not carry them: 条件
 # would bring back the conditions instead of the materials.
 # (多少, 怎么, 哪些 … are stopwords, which the tokenizer never gives.)
-_ASKING = frozenset("条件 资格 要求 多少钱 多久 多长时间 期限 时限 怎么样 流程 步骤 程序 手续 哪几 什么时候 何时".split())
+_ASKING = frozenset("条件 资格 要求 材料 多少钱 多久 多长时间 期限 时限 怎么样 流程 步骤 程序 手续 哪几 什么时候 何时"
+                    .split())
 # ... and the phrases that ask, taken out of the earlier question before it is cut into words: the
 # segmenter cuts "哪几家单位发的？什么时候发的？" into 几家 and 时候, which would still ask a count of 家
 # and a date of a follow-up that asks how long ("那备案要等多久？").

@@ -54,6 +54,10 @@ def test_a_follow_up_asking_a_thing_of_its_own_carries_the_topic_not_what_was_as
     carried = standalone_query("那备案生效的资质，到北京备案要等多久？", earlier, places).split()[:-1]
     assert "京津冀" in carried and "第一批" in carried
     assert not {"几家", "时候", "什么时候"} & set(carried)
+    # Nor is what was asked for last time: the materials are not how long it takes.
+    asked = [{"role": "user", "content": "广州失业保险金怎么申领"}, {"role": "user", "content": "需要带什么材料"}]
+    carried = standalone_query("多久能到账？", asked, places).split()[:-1]
+    assert "失业保险金" in carried and "材料" not in carried
     # "那上海呢？" asks nothing of its own: it asks the same again, conditions and all.
     assert "条件" in standalone_query("那上海呢？", [{"role": "user", "content": "北京献血的条件是什么？"}], places)
 
