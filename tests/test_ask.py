@@ -288,6 +288,9 @@ def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> No
     terms = QueryTerms(assistant.index, Tokenizer(), "遛狗的绳子有多长？")
     assert terms.coverage("携犬出户时，应当束犬链") == pytest.approx(1.0)
     assert 0 < terms.coverage("犬只死亡的，应当深埋") < 1
+    # The leash goes by many names in the rules: 犬链, 束犬链, 束犬绳, 牵引带.
+    for spoken in ("狗绳", "绳子", "牵引绳"):
+        assert {"犬链", "束犬链", "束犬绳", "牵引带"} <= set(thesaurus()[spoken]), spoken
     answer = assistant.ask("遛狗的绳子最长能多长？")
     assert not answer.refused
     assert sources(answer)[0] == "zz-dog.md" and "1.5米" in answer.answer
