@@ -104,7 +104,9 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
      re.compile(r"周岁|年龄|年满|岁以[上下]|岁及以[上下]")),
     # What happens to someone who breaks the rule ("劝了还不听，会被怎么处罚？") is said by the clause
     # of penalties, not by the rule broken, which shares all of the question's words.
-    (re.compile(r"罚|处罚|后果|会怎样|会怎么样|怎么处理|追究"),
+    # A question that only mentions a penalty ("处罚案件法制审核还没走完，能先签发处罚决定吗") asks no such thing.
+    (re.compile(r"罚多少|罚款|罚金|怎么罚|怎么处罚|如何处罚|被.{0,8}(?:罚|处罚|处理)|受到.{0,4}处罚|(?:什么|哪些|啥)(?:处罚|后果)"
+                r"|后果|会怎样|会怎么样|怎么处理|追究|要罚|会罚|罚吗|罚不罚"),
      re.compile(r"罚款|处罚|责令|吊销|暂停|取消|注销|追究|承担.{0,6}责任|处分|警告|没收|滞纳金")),
     (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"), re.compile(r"包括|分为|以下|下列|如下|主要有|[一二三四五六七八九十]是|^[（(]?[一二三四五六七八九十\d]{1,2}[）)、.．]")),
 ]

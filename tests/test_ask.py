@@ -829,6 +829,9 @@ def test_what_kind_of_fact_a_question_asks_for() -> None:
     # "怎么处罚" asks for the penalty, which "怎么规定" does not.
     penalty = asked_kinds("不分类投放垃圾，会被怎么处罚？") - asked_kinds("垃圾分类投放是怎么规定的？")
     assert penalty and not penalty & procedure and not asked_kinds("养犬登记怎么办？") & penalty
+    # A question that mentions a penalty asks for none.
+    asking = asked_kinds("会被怎么处罚？") - asked_kinds("处罚决定")
+    assert asking and not asked_kinds("处罚案件的法制审核还没走完，能先签发处罚决定吗？") & asking
 
 
 def test_a_question_about_the_penalty_is_answered_by_the_penalty_clause(near_misses: PolicyAssistant) -> None:
