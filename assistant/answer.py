@@ -29,6 +29,7 @@ from .relevance import (
     QueryTerms,
     SentenceScorer,
     asked_kinds,
+    named_editions,
     named_years,
     split_sentences,
     states_contact,
@@ -230,6 +231,13 @@ def about_other_years(hit: Hit, years: set[str]) -> bool:
     return bool(meta.expiry_date) and meta.expiry_date[:4] < min(years)
 
 
+def about_other_editions(hit: Hit, editions: set[int]) -> bool:
+    """Whether ``hit``'s document is about another edition than all of ``editions`` (those a question
+    names): the rewards for the 14th provincial games do not answer what the 15th will pay."""
+    titled = named_editions(hit.document.meta.title)
+    return bool(editions) and bool(titled) and not titled & editions
+
+
 def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = "") -> float:
     """How well one retrieved sentence, read with its document title and section, covers the
     question (0..1): the refusal test's input.
@@ -243,7 +251,8 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     or a website needs one (:func:`~assistant.relevance.states_contact`). The sum of a fine ("……的，处五百元
     罚款") answers only a question about penalties, not what registering costs.
     A question naming a year is not covered by a document about other years
-    (:func:`about_other_years`) unless the sentence itself names the year.
+    (:func:`about_other_years`) unless the sentence itself names the year; nor is one naming an
+    edition (第十五届, 十五运) by a document about another (:func:`about_other_editions`).
     A question using a policy term that no indexed document uses ("数电发票") asks about
     something the documents do not cover: whatever else matches, its strength is halved.
     """
@@ -257,6 +266,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     # A fine states an amount, but not the one a question about fees, prices or subsidies asks for.
     fines_count = bool(ASKS_PENALTY.search(question))
     years = named_years(question)
+    editions = named_editions(question)
     best = 0.0
     for hit in hits[:5]:
         # The 文号 as well, when the question names the document by it ("国办发〔2019〕6号的主要内容").
@@ -264,14 +274,14 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
         named = bool(number) and normal_doc_number(number) in normal_doc_number(question)
         context = " ".join((hit.document.meta.title, number if named else "", *hit.passage.section_path)).lower()
         text = hit.passage.text
-        other_time = about_other_years(hit, years)
+        other_time = about_other_years(hit, years) or about_other_editions(hit, editions)
         for start, end in split_sentences(text):
             sentence = text[start:end]
             if not states(sentence) or wraps_document(sentence, hit.document.meta.title):
                 continue
             if not fines_count and not states(without_fines(sentence)):
                 continue  # the only amount it states is a fine's
-            if other_time and not named_years(sentence) & years:
+            if other_time and not (named_years(sentence) & years or named_editions(sentence) & editions):
                 continue
             best = max(best, terms.coverage(context + " " + sentence.lower()))
     return best * MISSING_TERM_FACTOR if terms.missing else best

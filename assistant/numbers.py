@@ -30,7 +30,7 @@ _NOT_QUANTITY_BEFORE = set("统唯同单之万逐专第周初星礼")
 _NOT_QUANTITY_AFTER = set("般切些直旦起致律体并样定同道共经")
 
 
-def _cn_to_int(text: str) -> int | None:
+def cn_to_int(text: str) -> int | None:
     """'三十' -> 30, '二百五十' -> 250, '一万二千' -> 12000, '二〇二四' -> 2024."""
     if all(ch in _DIGITS for ch in text):
         if len(text) == 1:
@@ -67,7 +67,7 @@ def normalize_numbers(text: str) -> str:
             return word  # 十分 (very), 十足, 十全
         if before.isdigit() and word[0] in _BIG:
             return word  # "5万" stays: the unit belongs to the digits before it
-        value = _cn_to_int(word)
+        value = cn_to_int(word)
         return word if value is None else str(value)
 
     text = _CN_NUMBER.sub(replace, text)

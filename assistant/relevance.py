@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .bm25 import idf
 from .index import Index
+from .numbers import cn_to_int
 from .synonyms import expansions
 from .tokenize import DOMAIN_TERMS, Tokenizer, normalize
 
@@ -263,6 +264,27 @@ def named_years(text: str) -> set[str]:
         named_years("国家税务总局公告2018年第28号")                 # set()
     """
     return set(_YEAR.findall(text))
+
+
+# An edition of a recurring event: "第十四届运动会", or as it is shortened, "省十四运会", "十五运".
+_EDITION = re.compile(r"第\s*([一二三四五六七八九十百\d]+)\s*届|(?<![第\d一二三四五六七八九十])([一二三四五六七八九十]+)运会?")
+
+
+def named_editions(text: str) -> set[int]:
+    """The editions ``text`` names: which 届 of a games, a fair or a congress.
+
+    Example::
+
+        named_editions("广安市参加四川省第十四届运动会奖励办法")   # {14}
+        named_editions("省十五运会拿金牌奖多少")                   # {15}
+    """
+    found = set()
+    for match in _EDITION.finditer(text):
+        numeral = match.group(1) or match.group(2)
+        value = int(numeral) if numeral.isdigit() else cn_to_int(numeral)
+        if value:
+            found.add(value)
+    return found
 
 
 def data_lines(path: Path) -> list[str]:

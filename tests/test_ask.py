@@ -26,6 +26,7 @@ from assistant.relevance import (
     QueryTerms,
     SentenceScorer,
     asked_kinds,
+    named_editions,
     split_sentences,
     stated_thresholds,
     states_contact,
@@ -379,6 +380,17 @@ def test_sentences_are_cut_at_stops_and_long_ones_at_semicolons_outside_brackets
     # The long sentence is cut at its own ；, not at those of the aside in brackets.
     assert sentences[1].startswith("可通过") and sentences[1].endswith("窗口办理；")
     assert sentences[2:] == ["逾期未办的，不予发放。", "待遇自受理之日起7个工作日内审核办结。"]
+
+
+def test_a_question_about_another_edition_is_not_answered_from_this_one(tmp_path: Path) -> None:
+    games = {"games.md": front("某市参加某省第十四届运动会奖励办法", "某市人民政府办公室", "某市", "2031-03-01")
+             + "第八条 对在省十四运会上获得单项项目金牌的运动员，每获得金牌1枚，奖励4万元。\n"}
+    rewards = assistant_over(tmp_path, games)
+    assert named_editions("某市参加某省第十四届运动会奖励办法") == {14} and named_editions("省十五运会") == {15}
+    assert not rewards.ask("某市运动员在某省第十四届运动会拿了金牌，奖励多少？").refused
+    assert not rewards.ask("某市运动员省十四运会拿了金牌奖多少钱？").refused
+    # The 15th games' rewards are not the 14th's, however well the words match.
+    assert rewards.ask("某市运动员在某省第十五届运动会拿了金牌，奖励多少？").refused
 
 
 def test_a_markdown_chapter_heading_is_a_label_not_a_point(tmp_path: Path) -> None:
