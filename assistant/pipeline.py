@@ -184,7 +184,7 @@ class PolicyAssistant:
         # A follow-up ("那杭州呢？") is judged, and answered, as the standalone question it stands for.
         terms = QueryTerms(self.index, self.extractive.tokenizer, query)
         terms.drop_places(self.retriever.gazetteer.places_in(query)).drop_years(named_years(query))
-        terms.discount_everyday_words()
+        terms.drop_framing(query).discount_everyday_words()
         strength = evidence_strength(terms, self.in_place(query, hits), query)
         return query, hits, strength, False
 

@@ -300,6 +300,12 @@ def everyday_words() -> frozenset[str]:
     return frozenset(data_lines(EVERYDAY_WORDS_FILE))
 
 
+# How a member of staff frames a question they pass on, up to its colon: "12345转来一条市民诉求：",
+# "写材料要用：", "有群众来电问：", "做广安招商对比表：", "起草答复口径：".
+FRAMING = re.compile(r"^[^：:？?。]{2,40}?(?:问|咨询|反映|诉求|来电|材料|口径|答复|回复|对比表|通知居民|宣传单|用|写)"
+                     r"[^：:？?。]{0,8}[：:]")
+
+
 class QueryTerms:
     """The question's terms with rarity weights (BM25 IDF from the index)."""
 
@@ -352,6 +358,18 @@ class QueryTerms:
         Returns ``self``."""
         for year in years & set(self.weights):
             del self.weights[year]
+        return self._reweighed()
+
+    def drop_framing(self, query: str) -> QueryTerms:
+        """Leave out the words only of a framing that says who asks and why ("热线转来杭州一位业主的
+        诉求：", "写控烟宣传材料：", "窗口有人问："): a member of staff passing on a question asks what
+        follows the colon, and the hotline, the leaflet or the counter are not what the documents must
+        cover. Used for the refusal test. Returns ``self``."""
+        framing = FRAMING.match(query)
+        if framing:
+            asked = query[framing.end():].lower()
+            for term in [t for t in self.weights if not any(f in asked for f in self.forms.get(t, (t,)))]:
+                del self.weights[term]
         return self._reweighed()
 
     def discount_everyday_words(self, factor: float = 0.5) -> QueryTerms:

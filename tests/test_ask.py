@@ -758,6 +758,21 @@ def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: P
     assert states_contact("财务打电话来问：职工教育经费最少要占多少？") is None  # telling, not asking for a number
 
 
+def test_who_passes_a_question_on_is_not_what_it_asks(tmp_path: Path) -> None:
+    hotline = front("某市12345政务服务便民热线管理办法", "某市人民政府办公室", "某市", "2031-01-01") + (
+        "第六条 12345热线转来的市民诉求，由承办科室汇总，统一答复口径，建立工作台账。\n")
+    rules = assistant_over(tmp_path, {"dog.md": NEAR_MISSES["dog.md"], "hotline.md": hotline})
+    # Staff pass questions on with a framing: the hotline and the reply are not what the rules must cover,
+    # and the question weighs as much evidence as when it is asked directly.
+    asked = "某市养犬登记要在取得犬只之日起多少日内办理？"
+    framed = "12345热线转来一位市民的诉求，科室要统一答复口径：" + asked
+    assert rules.retrieve(framed)[2] == pytest.approx(rules.retrieve(asked)[2])
+    answer = rules.ask(framed)
+    assert not answer.refused and "三十日内办理养犬登记" in answer.answer
+    terms = QueryTerms(rules.index, Tokenizer(), framed).drop_framing(framed)
+    assert "热线" not in terms.weights and "养犬" in terms.weights
+
+
 def test_the_responsible_department_is_read_from_the_rules() -> None:
     assert responsible_department(["第四条 市、区民政部门是本市殡葬活动的行政主管部门，负责殡葬管理工作。"]) == "市、区民政部门"
     assert responsible_department(["第六条 市旅游行政管理部门（以下统称旅游行政管理部门）负责本行政区域内旅游业的监督管理。"]) \
