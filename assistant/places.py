@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from .literals import words_pattern
 from .store import StoredDocument
 
 PROVINCES = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建",
@@ -143,6 +144,7 @@ class Gazetteer:
     # The county-level places (海珠, 天河, 朝阳): the rules of one do not answer a question about another.
     districts: set[str] = field(default_factory=set)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    _asked: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict, repr=False)
     _scopes: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -182,12 +184,24 @@ class Gazetteer:
     def places_in(self, question: str, with_provinces: bool = True) -> set[str]:
         """The known place names a question mentions (longest match wins: 广州 not 广 + 州), with the
         places that contain them (天河 -> 广州 -> 广东) unless ``with_provinces`` is False."""
+        key = (question, with_provinces)
+        found = self._asked.get(key)
+        if found is None:
+            # One question is asked about its places several times (boost, filter, refusal).
+            if len(self._asked) > 4096:
+                self._asked.clear()
+            found = self._asked[key] = frozenset(self._places_in(question, with_provinces))
+        return set(found)
+
+    def _written(self, question: str) -> list[str]:
         if self._pattern is None:
-            names = sorted(self.names, key=len, reverse=True)
-            # "海珠区" is a place, "河西区域" is not (区域, 县域 are words of their own).
-            self._pattern = (re.compile("|".join(re.escape(n) + ("(?!域)" if n[-1] in "区县" else "") for n in names))
-                             if names else re.compile(r"(?!x)x"))
-        found = {self.aliases.get(m, m) for m in self._pattern.findall(question)}
+            self._pattern = words_pattern(self.names)
+        # "海珠区" is a place, "河西区域" is not (区域, 县域 are words of their own).
+        return [m.group(0) for m in self._pattern.finditer(question)
+                if not (m.group(0)[-1] in "区县" and question[m.end():m.end() + 1] == "域")]
+
+    def _places_in(self, question: str, with_provinces: bool) -> set[str]:
+        found = {self.aliases.get(m, m) for m in self._written(question)}
         if with_provinces:
             todo = list(found)
             while todo:  # 天河 -> 广州 -> 广东
@@ -199,9 +213,7 @@ class Gazetteer:
     def written_in(self, question: str) -> list[str]:
         """The place names as the question writes them ("海珠区", "郑州"), for telling the asker which
         place the collection has nothing on."""
-        self.places_in(question)  # builds the pattern
-        assert self._pattern is not None
-        return list(dict.fromkeys(self._pattern.findall(question)))
+        return list(dict.fromkeys(self._written(question)))
 
     def about(self, doc_id: str, asked: set[str]) -> bool:
         """Whether a document is about one of the ``asked`` places (:meth:`places_in` with provinces).

@@ -15,9 +15,10 @@ Example::
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
+from .literals import words_pattern
 from .tokenize import word_bounds
 
 SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
@@ -37,10 +38,11 @@ def thesaurus() -> dict[str, tuple[str, ...]]:
 
 @cache
 def _pattern() -> re.Pattern[str]:
-    # Longest first, so that 养狗 is one match rather than 狗 inside it.
-    return re.compile("|".join(map(re.escape, sorted(thesaurus(), key=len, reverse=True))))
+    # The longest word at a position, so that 养狗 is one match rather than 狗 inside it.
+    return words_pattern(thesaurus())
 
 
+@lru_cache(maxsize=4096)  # one question's words are looked up by retrieval, the rerank and the answer
 def expansions(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """(spoken word, the documents' words) for each spoken word in ``text``, in order, once each.
 

@@ -19,6 +19,7 @@ from assistant import retrieve
 from assistant.answer import book_title, evidence_strength, inner_headings, page_label, refusal_text
 from assistant.departments import asks_elsewhere, responsible_department
 from assistant.ingest import Ingestor
+from assistant.literals import words_pattern
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
 from assistant.relevance import (
@@ -279,6 +280,16 @@ def test_an_answer_quotes_more_of_the_clause_it_cites(assistant: PolicyAssistant
     assert [h.passage.id for _, h in fuller.citations] == [h.passage.id for _, h in strict.citations]
     assert "减半收取第一年管理服务费" not in strict.answer
     assert "减半收取第一年管理服务费" in fuller.answer and "养犬应当缴纳管理服务费" not in fuller.answer
+
+
+def test_a_trie_pattern_finds_what_an_alternation_of_its_words_finds() -> None:
+    words = ["养狗", "养狗绳", "狗", "养犬", "海珠区", "海珠", "广州", "广州市", "州市", "a.b"]
+    alternation = re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))
+    trie = words_pattern(words)
+    for text in ("我想养狗绳", "在广州市海珠区养狗", "养犬养狗狗", "州市", "a.b axb", "无关的话"):
+        assert trie.findall(text) == alternation.findall(text), text
+    assert trie.findall("广州市海珠区") == ["广州市", "海珠区"]  # the longest word at each position
+    assert words_pattern([]).findall("广州") == []
 
 
 def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> None:
