@@ -25,6 +25,7 @@ from .synonyms import expansions
 from .tokenize import DOMAIN_TERMS, Tokenizer, normalize
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?[”’」』）)]*")
+_SEMICOLON = re.compile(r"[；;]")
 _LONG_SENTENCE = 160  # split a longer sentence at ；: list items; a shorter one keeps its subject
 
 
@@ -33,15 +34,15 @@ def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     is one aside, not the end of a clause."""
     parts = []
     depth = 0
-    for i in range(start, end):
-        ch = text[i]
-        if ch in "（(":
-            depth += 1
-        elif ch in "）)":
-            depth = max(0, depth - 1)
-        elif ch in "；;" and depth == 0:
-            parts.append((start, i + 1))
-            start = i + 1
+    checked = start  # brackets are counted up to here
+    for semicolon in _SEMICOLON.finditer(text, start, end):
+        at = semicolon.start()
+        between = text[checked:at]
+        depth = max(0, depth + between.count("（") + between.count("(") - between.count("）") - between.count(")"))
+        checked = at
+        if depth == 0:
+            parts.append((start, at + 1))
+            start = at + 1
     if start < end:
         parts.append((start, end))
     return parts
