@@ -303,6 +303,7 @@ def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> No
     # The leash goes by many names in the rules: 犬链, 束犬链, 束犬绳, 牵引带.
     for spoken in ("狗绳", "绳子", "牵引绳"):
         assert {"犬链", "束犬链", "束犬绳", "牵引带"} <= set(thesaurus()[spoken]), spoken
+    assert "驾驶经历" in thesaurus()["驾龄"]  # "驾龄两年" against "具有3年以上驾驶经历"
     answer = assistant.ask("遛狗的绳子最长能多长？")
     assert not answer.refused
     assert sources(answer)[0] == "zz-dog.md" and "1.5米" in answer.answer
