@@ -178,7 +178,11 @@ def test_a_districts_rules_do_not_answer_for_another_district(tmp_path: Path) ->
     dog = districts.ask("住在海珠区，养狗每年交多少管理服务费？")
     assert not dog.refused and "五百元" in dog.answer
     # 区域 and 县域 are words, not the districts 河西区 or 某县.
-    assert districts.retriever.gazetteer.places_in("河西区域的企业") == set()
+    gazetteer = districts.retriever.gazetteer
+    assert gazetteer.places_in("河西区域的企业") == set()
+    # Every division lies in its city and province, named as the cities list names them.
+    assert {"凯里", "黔东南", "贵州"} <= gazetteer.places_in("凯里市的公租房")
+    assert "青海" in gazetteer.places_in("共和县的牧民") and "海南" not in gazetteer.places_in("共和县的牧民")
 
 
 def test_an_award_asked_for_needs_a_sum_stated(assistant: PolicyAssistant) -> None:
