@@ -1,7 +1,7 @@
 """One regular expression for many literal words, built as a trie.
 
 Python's ``re`` tries an alternation of literals (``广州|海珠区|…``) one word after another at every
-position; with the 3,000 place names or the 690 spoken words of ``assistant/data`` that made every
+position; with the 3,000 place names or the 700 spoken words of ``assistant/data`` that made every
 search of a question tens of microseconds. Grouped by their common prefixes (``广(?:州|安)``), each
 position tries one branch per character.
 
