@@ -27,11 +27,12 @@ import numpy as np
 
 from .answer import Answer, ExtractiveAnswerer, distinct_documents, evidence_strength, refusal_text
 from .config import Settings
+from .datafiles import data_lines
 from .departments import asks_elsewhere, responsible_department
 from .embed import make_reranker
 from .index import Index
 from .llm import LLMError
-from .relevance import QueryTerms, data_lines, named_years
+from .relevance import QueryTerms, named_years
 from .retrieve import Filters, Hit, HybridRetriever, named_articles
 from .rewrite import standalone_query
 from .smalltalk import smalltalk_reply

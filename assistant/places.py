@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from .datafiles import data_rows
 from .literals import words_pattern
 from .store import StoredDocument
 
@@ -50,11 +51,8 @@ def shipped_cities() -> dict[str, tuple[str, str]]:
     only in that form and stands for the bare name ("白银").
     """
     cities: dict[str, tuple[str, str]] = {}
-    for line in CITIES_FILE.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        province, _, names = line.partition("\t")
-        for surface in names.split():
+    for province, names in data_rows(CITIES_FILE):
+        for surface in names:
             # 白银市 -> 白银, 阿里地区 -> 阿里, 红河州 -> 红河 (but 杭州 stays 杭州).
             cities[surface] = (re.sub(r"(?<=..)(市|州|地区)$", "", surface), province)
     return cities
@@ -77,11 +75,8 @@ def shipped_districts() -> dict[str, tuple[str, str]]:
     天津, "广安区" of 广安) is left out: it would be taken for that province or city."""
     taken = _PROVINCE_SET | _city_names()
     districts: dict[str, tuple[str, str]] = {}
-    for line in DISTRICTS_FILE.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        city, _, names = line.partition("\t")
-        for surface in names.split():
+    for city, names in data_rows(DISTRICTS_FILE):
+        for surface in names:
             match = _DIVISION.match(surface)
             if match and match.group(1) not in taken:
                 districts[surface] = (match.group(1), city)

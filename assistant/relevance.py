@@ -19,6 +19,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from .bm25 import idf
+from .datafiles import data_lines
 from .index import Index
 from .numbers import cn_to_int
 from .synonyms import expansions
@@ -286,13 +287,6 @@ def named_editions(text: str) -> set[int]:
         if value:
             found.add(value)
     return found
-
-
-def data_lines(path: Path) -> list[str]:
-    """The entries of a one-entry-a-line list in ``assistant/data/``: stripped, without blank lines
-    and ``#`` comments."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 @cache

@@ -18,6 +18,7 @@ import re
 from functools import cache, lru_cache
 from pathlib import Path
 
+from .datafiles import data_rows
 from .literals import words_pattern
 from .tokenize import word_bounds
 
@@ -27,13 +28,7 @@ SYNONYMS_FILE = Path(__file__).with_name("data") / "synonyms.txt"
 @cache
 def thesaurus() -> dict[str, tuple[str, ...]]:
     """Spoken word -> the documents' words for it, from ``data/synonyms.txt``."""
-    pairs: dict[str, tuple[str, ...]] = {}
-    for line in SYNONYMS_FILE.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        spoken, _, written = line.partition("\t")
-        pairs[spoken.strip()] = tuple(written.split())
-    return pairs
+    return {spoken: tuple(written) for spoken, written in data_rows(SYNONYMS_FILE)}
 
 
 @cache
