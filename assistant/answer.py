@@ -29,6 +29,7 @@ from .relevance import (
     QueryTerms,
     SentenceScorer,
     asked_kinds,
+    asks_beyond_quantity,
     named_editions,
     named_years,
     split_sentences,
@@ -245,6 +246,9 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     A question that asks for a quantity (多少, 几项, 多久 …) is only covered by a sentence that
     states one: "考评以响应率、解决率、满意率为核心内容" mentions every word of "三项各占多大权重"
     but answers nothing; one asking a count in a unit of its own (多少项) needs that unit stated.
+    The number of an article ("第三十一条") states no quantity. A question that asks besides who
+    does it, where, or with what papers ("上牌要在多少天内去办？去哪办、带什么？") is covered as well
+    by a sentence answering that part (:func:`~assistant.relevance.asks_beyond_quantity`).
     A count or a sum may also be stated by a row of a table that came out as text ("本年新收政府信息
     公开申请数量 95 0 0 0 0 0 95" states 件 without writing it). One asking when ("报名截止到哪天")
     needs a date or a period, one asking for a telephone number
@@ -256,8 +260,11 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     A question using a policy term that no indexed document uses ("数电发票") asks about
     something the documents do not cover: whatever else matches, its strength is halved.
     """
+    contact = states_contact(question)
     counted = states_quantity(question)
-    quantity = states_contact(question) or counted or states_time(question)
+    quantity = contact or counted or states_time(question)
+    if contact is None and asks_beyond_quantity(question):
+        counted = quantity = None  # a sentence answering the other part covers the question too
     counts = quantity is counted is not None  # a count or sum, which a table row's cells may state
 
     def states(text: str) -> bool:

@@ -123,7 +123,10 @@ def asked_kinds(text: str) -> frozenset[int]:
 
 # 几类, 几种, 几个 … are answered by naming them as much as by counting them: no quantity required.
 _ASKS_QUANTITY = re.compile(r"多少|几[年月天日岁份次件条元块]|几个(?:工作日|小时|月|星期)|多长|多大|多久|多高|多远|比例|金额|几成")
-_STATES_QUANTITY = re.compile(r"\d|[一二三四五六七八九十百千万两]+(?:元|万|日|天|个|年|月|岁|份|次|项|件|条|米|倍|档|级)|百分之")
+# Not the number of an article or an item: "第三十一条 ……按照国家有关规定执行" states no amount.
+_STATES_QUANTITY = re.compile(r"(?<![第\d.零一二两三四五六七八九十百千万亿])"
+                              r"(?:\d|[一二三四五六七八九十百千万两]+(?:元|万|亿|日|天|个|年|月|岁|周岁|份|次|项|件|条|米|平方米|公里"
+                              r"|亩|吨|公斤|千克|倍|档|级|成|小时|分钟|户|人|名|家|所|张|辆|层|学时|课时|学分|周|星期))|百分之")
 # A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
 # by that unit after a number: "2022年版" is a number, but not how many 项. So is a measure ("多少米",
 # "多少个学时", "多少岁"), which may take a 个; a count may not, or 几个分公司 would ask for 分.
@@ -149,6 +152,11 @@ _UNIT_FORMS = {"钱": _MONEY, "元": _MONEY, "人": "人|名", "名": "人|名",
 _NUMERAL = r"(?<![第\d.零一二两三四五六七八九十百千万亿])(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
 
 
+# Whether there is a cap ("抽查比例有没有上限") is answered as well by "不设上限" as by a number.
+_ASKS_LIMIT = re.compile(r"上限|下限|封顶")
+_STATES_LIMIT = re.compile(_STATES_QUANTITY.pattern + r"|上限|下限|封顶|不限")
+
+
 def states_quantity(question: str) -> re.Pattern[str] | None:
     """What a sentence must match to state the quantity the question asks for; None when it asks none.
 
@@ -165,7 +173,9 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
         units[_MONEY] = None
     if units:
         return re.compile(_NUMERAL + f"(?:{'|'.join(units)})" + ("|分之" if _MONEY in units else ""))
-    return _STATES_FREQUENCY if _ASKS_FREQUENCY.search(question) else _STATES_QUANTITY
+    if _ASKS_FREQUENCY.search(question):
+        return _STATES_FREQUENCY
+    return _STATES_LIMIT if _ASKS_LIMIT.search(question) else _STATES_QUANTITY
 
 
 # A telephone number asked for ("咨询电话是多少", "热线号码是多少"; not "打电话来问") is stated by one: a run of digits, not an
@@ -206,6 +216,29 @@ def without_fines(sentence: str) -> str:
 _ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号|截止|截至|开始时间|起止")
 _STATES_WHEN = re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}月|\d{1,2}\s*日|[之当次翌]日|[次翌][月年]|当月|即日|日[起前后内]|月底|年底|月初|年初"
                           r"|季度|上半年|下半年|每年|期间|届满|以前|之前|工作日|\d{4}\s*年")
+
+
+# A question that asks, besides a quantity, who does something, where, or with what papers
+# ("上牌要在多少天内去办？去哪办、带什么？", "住了几天院……这笔医药费谁来出？"): a clause asking that
+# and no quantity. Not a yes-or-no ("有没有上限？", "每年一样吗？") or a list ("有哪些品种？体高超过多少
+# 厘米"), which go with the quantity; nor a member of staff's "怎么答复".
+_CLAUSE = re.compile(r"[^？?！!，,、；;。]+")
+_QUESTION_WORD = re.compile(r"谁|哪个部门|哪个单位|哪家单位|哪里|哪儿|去哪|在哪|找哪|带什么|带啥|什么材料|哪些材料"
+                            r"|怎么申请|如何申请|怎么办理|如何办理")
+_QUANTITY_WORD = re.compile(_ASKS_QUANTITY.pattern + r"|上限|下限|最多|最少|最高|最低|封顶|几|多少")
+
+
+def asks_beyond_quantity(question: str) -> bool:
+    """Whether ``question`` asks something besides the quantity or time it asks for: then a sentence
+    that answers that other part covers it too, without stating the quantity.
+
+    Example::
+
+        asks_beyond_quantity("多少天内要去办？去哪办、带什么？")   # True
+        asks_beyond_quantity("工本费多少钱？每年一样吗？")         # False
+    """
+    return any(_QUESTION_WORD.search(clause) and not _QUANTITY_WORD.search(clause) and not _ASKS_WHEN.search(clause)
+               for clause in _CLAUSE.findall(question))
 
 
 def states_time(question: str) -> re.Pattern[str] | None:
@@ -454,7 +487,7 @@ class SentenceScorer:
     def __init__(self, terms: QueryTerms, question: str) -> None:
         self.terms = terms
         quantity = states_quantity(question)
-        counted = quantity is not None and quantity not in (_STATES_QUANTITY, _STATES_FREQUENCY)  # asked in a unit: 多少件
+        counted = quantity is not None and quantity not in (_STATES_QUANTITY, _STATES_FREQUENCY, _STATES_LIMIT)  # asked in a unit: 多少件
         money = counted and quantity.search("1元") is not None  # ... and that unit is money
         # "多少件": a sentence stating "21 件" is what it asks for, and one stating "0 元" is not.
         self.cues = [wanted for asks, wanted in CUES

@@ -27,6 +27,7 @@ from assistant.relevance import (
     QueryTerms,
     SentenceScorer,
     asked_kinds,
+    asks_beyond_quantity,
     named_editions,
     split_sentences,
     stated_thresholds,
@@ -308,6 +309,10 @@ def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> No
     for spoken in ("狗绳", "绳子", "牵引绳"):
         assert {"犬链", "束犬链", "束犬绳", "牵引带"} <= set(thesaurus()[spoken]), spoken
     assert "驾驶经历" in thesaurus()["驾龄"]  # "驾龄两年" against "具有3年以上驾驶经历"
+    # Shanghai's rules call a shop's stored-value card 单用途卡, and moving the shop 经营场所迁移.
+    for spoken in ("会员卡", "储值卡", "充值卡"):
+        assert "单用途卡" in thesaurus()[spoken], spoken
+    assert "经营场所迁移" in thesaurus()["搬店"]
     answer = assistant.ask("遛狗的绳子最长能多长？")
     assert not answer.refused
     assert sources(answer)[0] == "zz-dog.md" and "1.5米" in answer.answer
@@ -407,6 +412,48 @@ def test_a_question_about_another_edition_is_not_answered_from_this_one(tmp_path
     assert not rewards.ask("某市运动员省十四运会拿了金牌奖多少钱？").refused
     # The 15th games' rewards are not the 14th's, however well the words match.
     assert rewards.ask("某市运动员在某省第十五届运动会拿了金牌，奖励多少？").refused
+
+
+def test_an_article_number_states_no_quantity(tmp_path: Path) -> None:
+    # Every article opens with its number: "第三十一条" is no amount, and a clause deferring to
+    # other rules does not say how much.
+    pensions = {"pension.md": front("某市企业职工基本养老保险条例", "某市人民代表大会常务委员会", "某市", "2031-01-01")
+                + "第三十一条 退休人员基本养老金的调整办法，按照国家和省有关规定执行。\n\n"
+                "第三十二条 企业应当自用工之日起三十日内为职工办理基本养老保险参保登记。\n"}
+    rules = assistant_over(tmp_path, pensions)
+    assert rules.ask("某市退休人员的基本养老金每年调整多少？").refused
+    enrol = rules.ask("某市企业招了职工，多少天内要办基本养老保险参保登记？")
+    assert not enrol.refused and "三十日内" in enrol.answer
+    generic = states_quantity("基本养老金每年调整多少？")
+    assert generic is not None and not generic.search("第三十一条 退休人员基本养老金的调整办法")
+    assert not generic.search("依照本条例第3条规定") and generic.search("每人每月增加30元")
+
+
+def test_a_quantity_is_stated_in_any_unit_and_a_cap_by_words(tmp_path: Path) -> None:
+    area = states_quantity("新小区每一百户得配多大面积的养老用房？")
+    assert area is not None and area.search("按照每百户不少于二十平方米的标准") and area.search("接到通知后十二小时内")
+    assert not area.search("配套建设社区养老服务设施")
+    # "有没有上限" is answered by "不设上限" as well as by a number.
+    cap = states_quantity("重点检查事项的抽查比例有没有上限？")
+    assert cap is not None and cap.search("抽查比例不设上限") and not cap.search("抽查比例由各部门确定")
+    checks = {"checks.md": front("某市双随机抽查工作办法", "某市市场监督管理局", "某市", "2031-01-01")
+              + "第六条 重点检查事项的抽查比例不设上限，一般检查事项的抽查比例应当设置上限。\n"}
+    assert not assistant_over(tmp_path, checks).ask("某市重点检查事项的抽查比例有没有上限？").refused
+
+
+def test_a_question_asking_who_or_where_besides_how_long(tmp_path: Path) -> None:
+    # "谁来出" is asked besides the days: a sentence saying who pays covers it without a number.
+    assert asks_beyond_quantity("住了几天院，我没有工作单位，这笔医药费谁来出？")
+    assert asks_beyond_quantity("上牌要在多少天内去办？去哪办、带什么？")
+    # A yes-or-no or a list goes with the quantity, and "怎么答复" is a member of staff's framing.
+    assert not asks_beyond_quantity("单张最多能充多少钱？有没有上限？")
+    assert not asks_beyond_quantity("具体有哪些品种？体高超过多少厘米就不让养？")
+    assert not asks_beyond_quantity("补领的工本费具体多少钱，该怎么答复？")
+    heroes = {"heroes.md": front("某市见义勇为人员奖励和保护条例", "某市人民代表大会常务委员会", "某市", "2031-01-01")
+              + "第十条 见义勇为负伤人员的医疗费用，有工作单位的，由所在单位支付；"
+              "无工作单位的，由医疗单位垫支，财政部门据实核拨。\n"}
+    paid = assistant_over(tmp_path, heroes).ask("某市见义勇为受伤住了几天院，我没有工作单位，这笔医药费谁来出？")
+    assert not paid.refused and "财政部门据实核拨" in paid.answer
 
 
 def test_a_markdown_chapter_heading_is_a_label_not_a_point(tmp_path: Path) -> None:
