@@ -169,6 +169,10 @@ class HybridRetriever:
     # ... when only BM25 ranks (an index without vectors, or dense weighed 0): its rank alone says
     # less than BM25 and dense fused, so the sentence relevance weighs more (README, "Retrieval").
     lexical_rerank_weight: float = 0.5
+    # A question that names no place is asked where national rules apply everywhere: of two
+    # passages that answer about as well, the national law's comes before a province's or a city's
+    # (README, "Retrieval": 0.05 gained hit@1 on two question sets and lost nothing; 0.1 cost answers).
+    national_prior: float = 0.05
     reranker: Any | None = None  # optional cross-encoder (embed.CrossEncoderReranker)
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
 
@@ -426,6 +430,7 @@ class HybridRetriever:
         The lexical rerank adds to each candidate's normalised fused score the relevance of its
         best sentence (:class:`~assistant.relevance.SentenceScorer`), which knows what kind of fact
         the question asks for: the passage that states the amount beats one that only names the topic.
+        A question that names no place puts national documents a little ahead (``national_prior``).
         """
         if not hits:
             return hits
@@ -440,9 +445,12 @@ class HybridRetriever:
             return hits
         scorer = SentenceScorer(QueryTerms(self.index, self.tokenizer, query), query)
         top = max(h.score for h in hits) or 1.0
+        national = 0.0 if self.gazetteer.places_in(query) else self.national_prior
         for hit in hits:
             hit.score = hit.score / top + weight * scorer.passage_score(
                 hit.passage.text, hit.passage.section_path, hit.document.meta.title)
+            if hit.document.meta.region == "national":
+                hit.score += national
         return sorted(hits, key=lambda h: -h.score)
 
 

@@ -456,6 +456,25 @@ def test_a_question_asking_who_or_where_besides_how_long(tmp_path: Path) -> None
     assert not paid.refused and "财政部门据实核拨" in paid.answer
 
 
+def test_a_question_naming_no_place_leans_to_the_national_rule(tmp_path: Path) -> None:
+    quotas = {"quota-national.md": front("残疾人就业条例", "国务院", "全国", "2007-02-25")
+              + "第八条 用人单位安排残疾人就业的比例不得低于本单位在职职工总数的1.5%。\n",
+              "quota-cq.md": front("重庆市残疾人保障条例", "重庆市人民代表大会常务委员会", "重庆市", "2011-11-25")
+              + "第二十二条 公司安排残疾人就业的比例最低为在职职工总数的百分之一点五。\n"}
+    rules = assistant_over(tmp_path, quotas)
+    assert rules.retriever.national_prior > 0
+
+    def first(question: str, prior: float) -> str:
+        rules.retriever.national_prior = prior
+        return rules.ask(question).passages[0].document.source
+
+    # The city's clause shares more of the words; a prior outweighing that puts the national one first
+    # only when the question names no place.
+    assert first("公司安排残疾人就业的比例最低是多少？", 0.0) == "quota-cq.md"
+    assert first("公司安排残疾人就业的比例最低是多少？", 1.0) == "quota-national.md"
+    assert first("重庆的公司安排残疾人就业的比例最低是多少？", 1.0) == "quota-cq.md"
+
+
 def test_a_markdown_chapter_heading_is_a_label_not_a_point(tmp_path: Path) -> None:
     # The chapter's heading opens the passage of its first article: it is the section path, not a point.
     rules = {"injury.md": front("某省工伤保险条例", "某省人民代表大会常务委员会", "某省", "2031-01-01")
