@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -255,25 +256,65 @@ def states_time(question: str) -> re.Pattern[str] | None:
 
 # A quantity the asker states about themselves ("干了6年", "持股20%", "还剩8个月"), not a
 # calendar year: the rule that decides their case sets a threshold in the same unit.
-_STATED = re.compile(r"(?<![\d年])(\d+(?:\.\d+)?|[一二三四五六七八九十两]+)\s*(个月|年(?!度)|%|％|万元|元|人|名|平方米|天|日)")
-_AMOUNT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)\s*"
+_STATED = re.compile(r"(?<!\d)(?<!\d年)(\d+(?:\.\d+)?|[一二三四五六七八九十两]+)\s*(个多月|个月|多年|年(?!度)|%|％|万元|元|口人|人|名|平方米|天|日"
+                     r"|周?岁)")
+_AMOUNT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千半]+)\s*"
+# A duration stated in months is decided by a threshold in years too ("打工才四个月" against
+# "居住半年以上"), and one in years by months; "5口人" by a count of 人.
+_SAME_MEASURE = {"个多月": ("个月", "年"), "个月": ("个月", "年"), "多年": ("年", "个月"), "年": ("年", "个月"),
+                 "口人": ("人",), "％": ("%",), "岁": ("周?岁",), "周岁": ("周?岁",)}
+_RANGE = r"(\d+(?:\.\d+)?)\s*[-—–~～至到]\s*(\d+(?:\.\d+)?)\s*"
 
 
-def stated_thresholds(question: str) -> list[re.Pattern[str]]:
-    """Patterns of thresholds in the units of the quantities a question states.
+@dataclass(frozen=True)
+class RangeHolding:
+    """Finds a range in ``unit`` (a pattern) that holds one of ``values``: "4—6人" for a household
+    of 5, "18—40周岁" for someone of 36, and not "0-6岁" for someone of 62.
 
     Example::
 
-        [p.pattern for p in stated_thresholds("公司成立满2年，员工30人")]   # thresholds in 年 and in 人
-        stated_thresholds("干了6年")[0].search("累计缴费满15年")           # a match
+        RangeHolding((5.0,), "人").search("按1—3人的4000元/户，4—6人的6000元/户")   # matches "4—6人"
     """
-    units = set()
+
+    values: tuple[float, ...]
+    unit: str
+
+    def search(self, text: str) -> re.Match[str] | None:
+        for match in re.finditer(_RANGE + f"(?:{self.unit})", text):
+            low, high = float(match.group(1)), float(match.group(2))
+            if any(low <= value <= high for value in self.values):
+                return match
+        return None
+
+
+def stated_thresholds(question: str) -> list[re.Pattern[str] | RangeHolding]:
+    """Patterns of thresholds in the units of the quantities a question states, and of ranges
+    holding them.
+
+    Example::
+
+        stated_thresholds("公司成立满2年，员工30人")   # thresholds in 年, 个月 and 人; ranges holding 2年, 30人
+        any(p.search("累计缴费满15年") for p in stated_thresholds("干了6年"))   # True
+    """
+    values: dict[str, list[float]] = {}
     for match in _STATED.finditer(question):
         if match.group(2) == "年" and len(match.group(1)) == 4:  # 2023年 is a date, not a duration
             continue
-        units.add("%" if match.group(2) == "％" else match.group(2))
-    return [re.compile(rf"(?:满|不低于|不少于|不超过|不高于|达到|超过|低于|未满){_AMOUNT}{re.escape(unit)}"
-                       rf"|{_AMOUNT}{re.escape(unit)}(?:以上|以下|以内|内|及以上|及以下)") for unit in sorted(units)]
+        number = match.group(1)
+        value = float(number) if number[0].isdigit() else cn_to_int(number)
+        measures = _SAME_MEASURE.get(match.group(2), (re.escape(match.group(2)),))
+        for unit in measures:
+            values.setdefault(unit, [])
+        if value is not None:  # a range must hold it in the unit it was stated in
+            values[measures[0]].append(float(value))
+    found: list[re.Pattern[str] | RangeHolding] = []
+    for unit in sorted(values):
+        if unit != "周?岁":  # an age has its own cue (CUES) for limits; only a range holding it adds
+            found.append(re.compile(rf"(?:满|不低于|不少于|不超过|不高于|达到|超过|低于|未满){_AMOUNT}(?:{unit})"
+                                    rf"|{_AMOUNT}(?:{unit})(?:以上|以下|以内|内|及以上|及以下)"))
+        if values[unit]:  # ... or a range holding the very number: "4—6人的6000元/户" for 5口人
+            found.append(RangeHolding(tuple(values[unit]), unit))
+    return found
 
 
 # How a question asks, not what it is about: rare in documents, so an IDF weight would make them

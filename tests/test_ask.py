@@ -348,10 +348,21 @@ def test_someone_who_gives_their_age_gets_the_age_limit(assistant: PolicyAssista
 
 
 def test_a_stated_quantity_looks_for_the_threshold_in_its_unit(assistant: PolicyAssistant) -> None:
-    assert [bool(p.search("累计缴费满15年")) for p in stated_thresholds("我干了6年")] == [True]
+    six_years = stated_thresholds("我干了6年")
+    assert any(p.search("累计缴费满15年") for p in six_years) and not any(p.search("2015年起施行") for p in six_years)
     assert stated_thresholds("我是2023年入职的") == []  # a date, not a duration
     percent = stated_thresholds("港澳股东持股20％")
-    assert len(percent) == 1 and percent[0].search("持股比例不低于30%") and not percent[0].search("占30%")
+    assert percent[0].search("持股比例不低于30%") and not any(p.search("占30%") for p in percent)
+    # Months meet a threshold in years ("打工才四个多月" against "居住半年以上"), and years one in months.
+    assert any(p.search("在居住地居住半年以上") for p in stated_thresholds("来杭州打工才四个多月"))
+    assert any(p.search("连续缴费满6个月") for p in stated_thresholds("我交了2年社保"))
+    # A range counts when it holds the very number stated: 5口人 is in "4—6人", 62岁 is not in "0-6岁".
+    household = stated_thresholds("我家5口人，选了货币安置")
+    assert any(p.search("4—6人的6000元/户") for p in household)
+    assert not any(p.search("按1—3人的4000元/户") for p in household)
+    assert any(p.search("18—40周岁（含40周岁）") for p in stated_thresholds("我今年36岁"))
+    assert not any(p.search("0-6岁残疾儿童") for p in stated_thresholds("我62岁"))
+    assert any(p.search("0-6岁残疾儿童") for p in stated_thresholds("孩子4岁"))
     # 第八条 names the asker's 辞退; 第九条 sets the threshold that the asker's 6年 meets.
     answer = assistant.ask("我交了6年失业保险，被公司辞退了，能申领失业保险金吗？")
     assert answer.passages[0].passage.text.startswith("第九条")
