@@ -313,6 +313,7 @@ def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> No
     for spoken in ("会员卡", "储值卡", "充值卡"):
         assert "单用途卡" in thesaurus()[spoken], spoken
     assert "经营场所迁移" in thesaurus()["搬店"]
+    assert "旅店业" in thesaurus()["酒店"] and "届满" in thesaurus()["到期"]  # 旅店业和饮食业纳税人; 有效期届满
     answer = assistant.ask("遛狗的绳子最长能多长？")
     assert not answer.refused
     assert sources(answer)[0] == "zz-dog.md" and "1.5米" in answer.answer
