@@ -101,7 +101,8 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     ),
     # Whether a rule covers the asker at all ("也得按那个暂行办法管吗", "算不算在范围内") is said by its
     # scope clause: "……的服务，适用本办法", "本条例所称……".
-    (re.compile(r"适用|管吗|管不管|归.{0,8}管|受.{0,8}(?:约束|管)|范围(?:内|之内)?吗|在不在.{0,8}范围|[得要]按.{0,16}管"),
+    (re.compile(r"适用|管吗|管不管|归.{0,8}管|受.{0,8}(?:约束|管)|范围(?:内|之内)?吗|在不在.{0,8}范围|[得要]按.{0,16}管"
+                r"|能(?:不能)?按照?(?:《[^》]{2,40}》|[^，。？]{0,12}(?:规定|办法|条例|细则))"),
      re.compile(r"适用|本(?:办法|条例|规定|细则|措施)所称|范围")),
     # Someone who gives their age ("我今年43岁") asks whether an age limit lets them in.
     (re.compile(r"\d+\s*岁|[二三四五六七八九]十[一二三四五六七八九]?岁|岁数|年龄(?:限制|要求|条件|上限|下限)|年纪|多大了"),

@@ -314,6 +314,9 @@ def test_spoken_words_meet_the_documents_words(assistant: PolicyAssistant) -> No
         assert "单用途卡" in thesaurus()[spoken], spoken
     assert "经营场所迁移" in thesaurus()["搬店"]
     assert "旅店业" in thesaurus()["酒店"] and "届满" in thesaurus()["到期"]  # 旅店业和饮食业纳税人; 有效期届满
+    # "刚买了辆电动车" against "自购买之日起"; "买车" against "自购车之日起"; 社区医院 is a 基层医疗机构.
+    assert ("买", ("购买", "购置")) in expansions("刚买了辆电动车")
+    assert "购车" in thesaurus()["买车"] and "基层医疗机构" in thesaurus()["社区医院"]
     answer = assistant.ask("遛狗的绳子最长能多长？")
     assert not answer.refused
     assert sources(answer)[0] == "zz-dog.md" and "1.5米" in answer.answer
@@ -631,6 +634,9 @@ def test_whether_a_rule_applies_is_read_from_its_scope_clause(assistant: PolicyA
     assert not scope.refused and "适用本办法" in scope.sentences[0].text
     duty = assistant.ask("某市的数据服务上线前，服务提供者要先做什么？")
     assert "上线前完成数据安全评估" in duty.sentences[0].text
+    # "能按《……》走程序吗" asks the same: does that rule cover me.
+    named = assistant.ask("我们的平台只给内部员工用，能按《某市数据服务管理办法》办吗？")
+    assert not named.refused and "适用本办法" in named.sentences[0].text
 
 
 def test_a_question_without_chinese_is_asked_for_in_chinese(assistant: PolicyAssistant) -> None:
