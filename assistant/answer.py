@@ -26,6 +26,7 @@ from typing import Any
 from .index import Index
 from .relevance import (
     ASKS_PENALTY,
+    Matcher,
     QueryTerms,
     SentenceScorer,
     asked_kinds,
@@ -445,7 +446,7 @@ class ExtractiveAnswerer:
                 and c[0] >= self.same_passage_relative * best]
         return sorted(more, key=lambda c: -c[0])[: self.same_passage_extra]
 
-    def _answer_each_ask(self, chosen: list, candidates: list, cues: list[re.Pattern[str]]) -> list:
+    def _answer_each_ask(self, chosen: list, candidates: list, cues: list[Matcher]) -> list:
         """A question that asks several things ("要带哪些材料？多久能办好？") gets a sentence for each:
         for every kind of fact asked that no chosen sentence states, the best sentence stating it
         (if it scores at least ``ask_relative`` of the best)."""

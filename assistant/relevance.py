@@ -288,7 +288,11 @@ class RangeHolding:
         return None
 
 
-def stated_thresholds(question: str) -> list[re.Pattern[str] | RangeHolding]:
+# What a sentence is searched with for a kind of fact: a pattern, or a range holding a number.
+Matcher = re.Pattern[str] | RangeHolding
+
+
+def stated_thresholds(question: str) -> list[Matcher]:
     """Patterns of thresholds in the units of the quantities a question states, and of ranges
     holding them.
 
@@ -308,7 +312,7 @@ def stated_thresholds(question: str) -> list[re.Pattern[str] | RangeHolding]:
             values.setdefault(unit, [])
         if value is not None:  # a range must hold it in the unit it was stated in
             values[measures[0]].append(float(value))
-    found: list[re.Pattern[str] | RangeHolding] = []
+    found: list[Matcher] = []
     for unit in sorted(values):
         if unit != "周?岁":  # an age has its own cue (CUES) for limits; only a range holding it adds
             found.append(re.compile(rf"(?:满|不低于|不少于|不超过|不高于|达到|超过|低于|未满){_AMOUNT}(?:{unit})"
@@ -532,7 +536,7 @@ class SentenceScorer:
         counted = quantity is not None and quantity not in (_STATES_QUANTITY, _STATES_FREQUENCY, _STATES_LIMIT)  # asked in a unit: 多少件
         money = counted and quantity.search("1元") is not None  # ... and that unit is money
         # "多少件": a sentence stating "21 件" is what it asks for, and one stating "0 元" is not.
-        self.cues = [wanted for asks, wanted in CUES
+        self.cues: list[Matcher] = [wanted for asks, wanted in CUES
                      if asks.search(question) and not (counted and not money and wanted is _AMOUNT_CUE)]
         if counted:
             self.cues.append(quantity)
