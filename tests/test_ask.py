@@ -634,7 +634,7 @@ def test_whether_a_rule_applies_is_read_from_its_scope_clause(assistant: PolicyA
     assert not scope.refused and "适用本办法" in scope.sentences[0].text
     duty = assistant.ask("某市的数据服务上线前，服务提供者要先做什么？")
     assert "上线前完成数据安全评估" in duty.sentences[0].text
-    # "能按《……》走程序吗" asks the same: does that rule cover me.
+    # "能按《……》办吗" asks the same: does that rule cover me.
     named = assistant.ask("我们的平台只给内部员工用，能按《某市数据服务管理办法》办吗？")
     assert not named.refused and "适用本办法" in named.sentences[0].text
 
