@@ -257,7 +257,7 @@ def states_time(question: str) -> re.Pattern[str] | None:
 
 # A quantity the asker states about themselves ("干了6年", "持股20%", "还剩8个月"), not a
 # calendar year: the rule that decides their case sets a threshold in the same unit.
-_STATED = re.compile(r"(?<!\d)(?<!\d年)(\d+(?:\.\d+)?|[一二三四五六七八九十两]+)\s*(个多月|个月|多年|年(?!度)|%|％|万元|元|口人|人|名|平方米|天|日"
+_STATED = re.compile(r"(?<![\d〇○零一二三四五六七八九十两百千])(?<!\d年)(\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)\s*(个多月|个月|多年|年(?!度)|%|％|万元|元|口人|人|名|平方米|天|日"
                      r"|周?岁)")
 _AMOUNT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千半]+)\s*"
 # A duration stated in months is decided by a threshold in years too ("打工才四个月" against

@@ -355,6 +355,7 @@ def test_a_stated_quantity_looks_for_the_threshold_in_its_unit(assistant: Policy
     six_years = stated_thresholds("我干了6年")
     assert any(p.search("累计缴费满15年") for p in six_years) and not any(p.search("2015年起施行") for p in six_years)
     assert stated_thresholds("我是2023年入职的") == []  # a date, not a duration
+    assert stated_thresholds("我是二〇二三年入职的") == []  # ... in any numerals
     percent = stated_thresholds("港澳股东持股20％")
     assert percent[0].search("持股比例不低于30%") and not any(p.search("占30%") for p in percent)
     # Months meet a threshold in years ("打工才四个多月" against "居住半年以上"), and years one in months.
