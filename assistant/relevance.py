@@ -125,9 +125,11 @@ def asked_kinds(text: str) -> frozenset[int]:
 
 # 几类, 几种, 几个 … are answered by naming them as much as by counting them: no quantity required.
 _ASKS_QUANTITY = re.compile(r"多少|几[年月天日岁份次件条元块]|几个(?:工作日|小时|月|星期)|多长|多大|多久|多高|多远|比例|金额|几成")
+# A number starts here, not inside another or after 第: "第十二条" is an ordinal, and counts nothing.
+_NUMBER_START = r"(?<![第\d.零一二两三四五六七八九十百千万亿])"
 # Not the number of an article or an item: "第三十一条 ……按照国家有关规定执行" states no amount.
-_STATES_QUANTITY = re.compile(r"(?<![第\d.零一二两三四五六七八九十百千万亿])"
-                              r"(?:\d|[一二三四五六七八九十百千万两]+(?:元|万|亿|日|天|个|年|月|岁|周岁|份|次|项|件|条|米|平方米|公里"
+_STATES_QUANTITY = re.compile(_NUMBER_START
+                              + r"(?:\d|[一二三四五六七八九十百千万两]+(?:元|万|亿|日|天|个|年|月|岁|周岁|份|次|项|件|条|米|平方米|公里"
                               r"|亩|吨|公斤|千克|倍|档|级|成|小时|分钟|户|人|名|家|所|张|辆|层|学时|课时|学分|周|星期))|百分之")
 # A count or sum asked for in a unit of its own ("多少项证明", "几家企业", "多少钱") is only stated
 # by that unit after a number: "2022年版" is a number, but not how many 项. So is a measure ("多少米",
@@ -151,7 +153,7 @@ _UNIT_FORMS = {"钱": _MONEY, "元": _MONEY, "人": "人|名", "名": "人|名",
                # "几个工作日办结" is answered by "20个工作日", and as well by "20日内" or "十五天".
                "工作日": "个?工作日|日|天", "小时": "个?小时|分钟", "分钟": "分钟|个?小时"}
 # A whole number, not the tail of an ordinal: "第十二条" states no count of 条.
-_NUMERAL = r"(?<![第\d.零一二两三四五六七八九十百千万亿])(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
+_NUMERAL = _NUMBER_START + r"(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿]+)\s*(?:万|亿)?\s*"
 
 
 # Whether there is a cap ("抽查比例有没有上限") is answered as well by "不设上限" as by a number.
