@@ -120,6 +120,7 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 def asked_kinds(text: str) -> frozenset[int]:
     """Which kinds of fact (the entries of :data:`CUES`) ``text`` asks for: an amount, a time, a
     condition … Two questions about one subject ask the same thing only if these agree."""
+    text = wh_part(text)
     return frozenset(i for i, (asks, _) in enumerate(CUES) if asks.search(text))
 
 
@@ -143,7 +144,8 @@ _ASKS_MONEY = re.compile(r"(?:多少|几)[\u4e00-\u9fa5]{0,4}?(?:费|奖励|奖�
                          r"|(?:费|费用|奖励|奖金|资金|补贴|补助|经费|资助)(?:是|要|得|需要|有|能|可以|给|发|拿|领|到|补|报销|返还|奖)*多少"
                          # ... not how long: "停车费多少天内要补缴" asks for days.
                          r"(?!个?(?:天|日|年|月|小时|工作日|周|星期|次))")
-_MONEY = "元|%|％"
+# Any currency: "单笔超过多少钱" is answered by "等值5万美元以上".
+_MONEY = "(?:美|欧|港|日|澳)?元|港币|美金|英镑|%|％"
 # How often ("多久组织一次演练", "几年检查一次") is stated by a period, often without a number: "每学年".
 _ASKS_FREQUENCY = re.compile(r"(?:多久|多长时间|几[年月天周]|多少[年天])[\u4e00-\u9fa5]{0,8}?一次|频次|频率|隔多久")
 _STATES_FREQUENCY = re.compile(_STATES_QUANTITY.pattern
@@ -161,6 +163,27 @@ _ASKS_LIMIT = re.compile(r"上限|下限|封顶")
 _STATES_LIMIT = re.compile(_STATES_QUANTITY.pattern + r"|上限|下限|封顶|不限")
 
 
+# In a sentence that ends in 吗, 几 is "a few", not a question: "想去菜市场卖几天，市场能收我摊位费吗？",
+# "社保断了几个月，还能算连续缴费吗", "是按坐了几站来补吗？". Not so 多少, 多长 or 多久, which there
+# still ask, as part of the yes-or-no ("绳子多长有规定吗", "多久出结果，之后会来查吗"), nor 几 when
+# the asker asks to be told ("你知道要等几天吗").
+_ASKED_SENTENCE = re.compile(r"[^？?！!。；;]+[？?！!。；;]*")
+_YES_NO = re.compile(r"[吗么嘛][”」』）)]?\s*[？?！!。；;]*\s*$")
+_EMBEDS = re.compile(r"知道|清楚|告诉|问一下|问问|请问|了解")
+
+
+def wh_part(question: str) -> str:
+    """``question`` with the 几 of its yes-or-no sentences read as "a few" (些): what is left of
+    几, 多少 and 什么时候 asks.
+
+    Example::
+
+        wh_part("想去菜市场卖几天，能收摊位费吗？要等几天？")   # "想去菜市场卖些天，能收摊位费吗？要等几天？"
+    """
+    return "".join(s.replace("几", "些") if _YES_NO.search(s) and not _EMBEDS.search(s) else s
+                   for s in _ASKED_SENTENCE.findall(question))
+
+
 def states_quantity(question: str) -> re.Pattern[str] | None:
     """What a sentence must match to state the quantity the question asks for; None when it asks none.
 
@@ -169,6 +192,7 @@ def states_quantity(question: str) -> re.Pattern[str] | None:
         states_quantity("一共取消了多少项证明").search("取消证明事项12项")   # a match
         states_quantity("一共取消了多少项证明").search("2022年版目录")         # None
     """
+    question = wh_part(question)
     if not _ASKS_QUANTITY.search(question):
         return None
     asked = [count or measure for count, measure in _ASKS_UNIT.findall(question)]  # 多少件…多少米
@@ -254,7 +278,7 @@ def states_time(question: str) -> re.Pattern[str] | None:
         states_time("什么时候开始申报").search("每年3月1日起受理申报")   # a match
         states_time("什么时候开始申报").search("符合条件的企业可以申报")   # None
     """
-    return _STATES_WHEN if _ASKS_WHEN.search(question) else None
+    return _STATES_WHEN if _ASKS_WHEN.search(wh_part(question)) else None
 
 
 # A quantity the asker states about themselves ("干了6年", "持股20%", "还剩8个月"), not a
@@ -391,6 +415,8 @@ class QueryTerms:
         self.weights: dict[str, float] = {}
         self.unknown: list[str] = []
         self.missing: list[str] = []  # policy terms of the user dictionary that no document uses
+        # The 钱 of "多少钱" asks for a sum (see states_quantity); as a word it is rare in documents
+        # and would weigh more than the subject ("杭州养狗一年要交多少钱": 钱 outweighing 养狗).
         for token in dict.fromkeys(tokenizer.tokens(query)):
             if token in QUESTION_WORDS:
                 continue
@@ -538,8 +564,9 @@ class SentenceScorer:
         counted = quantity is not None and quantity not in (_STATES_QUANTITY, _STATES_FREQUENCY, _STATES_LIMIT)  # asked in a unit: 多少件
         money = counted and quantity.search("1元") is not None  # ... and that unit is money
         # "多少件": a sentence stating "21 件" is what it asks for, and one stating "0 元" is not.
+        asked = wh_part(question)
         self.cues: list[Matcher] = [wanted for asks, wanted in CUES
-                     if asks.search(question) and not (counted and not money and wanted is _AMOUNT_CUE)]
+                     if asks.search(asked) and not (counted and not money and wanted is _AMOUNT_CUE)]
         if counted:
             self.cues.append(quantity)
         self.cues += stated_thresholds(question)

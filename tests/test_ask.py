@@ -34,6 +34,7 @@ from assistant.relevance import (
     states_contact,
     states_quantity,
     states_time,
+    wh_part,
     wraps_document,
 )
 from assistant.synonyms import expansions, thesaurus
@@ -470,6 +471,28 @@ def test_a_question_asking_who_or_where_besides_how_long(tmp_path: Path) -> None
               "无工作单位的，由医疗单位垫支，财政部门据实核拨。\n"}
     paid = assistant_over(tmp_path, heroes).ask("某市见义勇为受伤住了几天院，我没有工作单位，这笔医药费谁来出？")
     assert not paid.refused and "财政部门据实核拨" in paid.answer
+
+
+def test_in_a_yes_or_no_sentence_ji_is_a_few(tmp_path: Path) -> None:
+    # "卖几天……能收摊位费吗" asks yes or no: its 几天 is "a few days", and no count of days is asked.
+    assert states_quantity("我是菜农，想拿自家种的菜去菜市场卖几天，市场能收我摊位费吗？") is None
+    assert states_quantity("社保中间断了几个月，办入户的时候这段能算连续缴费吗？") is None
+    assert wh_part("想去菜市场卖几天，能收摊位费吗？要等几天？").endswith("要等几天？")
+    # 多少, 多长 and 多久 still ask inside a yes-or-no, and 几 does when the asker asks to be told.
+    assert states_quantity("遛狗的绳子多长有规定吗？") is not None
+    assert states_quantity("网上申请多久出结果，之后会来查吗？") is not None
+    assert states_quantity("你知道换证要等几天吗？") is not None
+    stalls = {"market.md": front("某市菜市场管理条例", "某市人民代表大会常务委员会", "某市", "2031-01-01")
+              + "第十三条 菜市场举办者应当划定自产自销专用摊位，供临时销售自产食用农产品的农民使用，"
+              "不得向其收取摊位使用费。\n"}
+    stall = assistant_over(tmp_path, stalls).ask("我是某市郊区的菜农，想拿自家种的菜去菜市场卖几天，市场能收我摊位费吗？")
+    assert not stall.refused and "不得向其收取摊位使用费" in stall.answer
+
+
+def test_a_sum_of_money_may_be_stated_in_any_currency() -> None:
+    money = states_quantity("给境外付服务费，单笔超过多少钱要备案？")
+    assert money is not None and money.search("单笔支付等值5万美元以上") and money.search("一万港元")
+    assert not money.search("自2013年9月1日起施行")
 
 
 def test_a_question_naming_no_place_leans_to_the_national_rule(tmp_path: Path) -> None:
