@@ -231,7 +231,10 @@ def states_contact(question: str) -> re.Pattern[str] | None:
 # A clause setting a fine ("……的，处五百元以上一千元以下罚款"): its sum is not a fee, a price or a
 # subsidy, so it answers only a question about penalties.
 FINE_CLAUSE = re.compile(r"[^，,；;。：:]*(?:罚款|罚金|没收)[^，,；;。]*")
-ASKS_PENALTY = re.compile(r"罚|处罚|处分|违法|违规|违反|法律责任|后果|查处|处理|怎么办|会怎样|追究")
+# ... 处理 only as what is done to someone ("会怎么处理", "被查到会被处理吗"): the 处理 of "垃圾处理费",
+# "信息处理费" or "多久给处理完" asks about a fee or a service.
+ASKS_PENALTY = re.compile(r"罚|处罚|处分|违法|违规|违反|法律责任|后果|查处|怎么办|会怎样|追究"
+                          r"|(?:怎么|如何|怎样|咋)处理|被[^，,。？?]{0,8}处理|会被?处理")
 
 
 def without_fines(sentence: str) -> str:

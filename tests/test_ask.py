@@ -23,6 +23,7 @@ from assistant.literals import words_pattern
 from assistant.pipeline import PolicyAssistant
 from assistant.places import places_of
 from assistant.relevance import (
+    ASKS_PENALTY,
     QUESTION_WORDS,
     QueryTerms,
     SentenceScorer,
@@ -861,6 +862,10 @@ def test_a_fine_does_not_state_a_fee(near_misses: PolicyAssistant) -> None:
     # Nor is it quoted as the answer to what parking costs, however well its words match.
     fee = near_misses.ask("某市路内停车收费标准是每小时多少钱？")
     assert "每小时十元" in fee.answer and "五千元" not in fee.answer
+    # The 处理 of a fee ("垃圾处理费", "信息处理费") asks about no penalty; "会怎么处理" does.
+    assert ASKS_PENALTY.search("不办登记会怎么处理？") and ASKS_PENALTY.search("被查到会被处理吗？")
+    assert not ASKS_PENALTY.search("办养犬登记的信息处理费要交多少钱？")
+    assert near_misses.ask("在某市办养犬登记，信息处理费要交多少钱？").refused
 
 
 def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: PolicyAssistant) -> None:
