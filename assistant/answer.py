@@ -267,6 +267,10 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     if contact is None and asks_beyond_quantity(question):
         counted = quantity = None  # a sentence answering the other part covers the question too
     counts = quantity is counted is not None  # a count or sum, which a table row's cells may state
+    when = states_time(question)
+    if counts and when is not None:
+        # "超过多少分贝算超标？夜间从几点算起？" asks both: a sentence answering either covers it.
+        quantity = re.compile(f"(?:{counted.pattern})|(?:{when.pattern})")
 
     def states(text: str) -> bool:
         return quantity is None or bool(quantity.search(text)) or bool(counts and TABLE_ROW.search(text))

@@ -244,9 +244,11 @@ def without_fines(sentence: str) -> str:
 
 
 # When something happens or ends ("什么时候开始申报", "截止到哪天", "几号前") is stated by a date or a period.
-_ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号|截止|截至|开始时间|起止")
+# ... and at what hour ("夜间从几点算起") by a time of day: "22：00", "22时", "晚上十点".
+_ASKS_WHEN = re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号|几点|截止|截至|开始时间|起止")
 _STATES_WHEN = re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}月|\d{1,2}\s*日|[之当次翌]日|[次翌][月年]|当月|即日|日[起前后内]|月底|年底|月初|年初"
-                          r"|季度|上半年|下半年|每年|期间|届满|以前|之前|工作日|\d{4}\s*年")
+                          r"|季度|上半年|下半年|每年|期间|届满|以前|之前|工作日|\d{4}\s*年"
+                          r"|\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*[时点]|[一二三四五六七八九十]{1,3}[时点]")
 
 
 # A question that asks, besides a quantity, who does something, where, or with what papers

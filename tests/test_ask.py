@@ -868,7 +868,7 @@ def test_a_fine_does_not_state_a_fee(near_misses: PolicyAssistant) -> None:
     assert near_misses.ask("在某市办养犬登记，信息处理费要交多少钱？").refused
 
 
-def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: PolicyAssistant) -> None:
+def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: PolicyAssistant, tmp_path: Path) -> None:
     # 厘米 is stated nowhere; "五百元" and "三十日" are numbers, but not heights.
     assert near_misses.ask("在某市养犬，犬只体高超过多少厘米就不让养？").refused
     # 工作日 are answered by days as well.
@@ -880,6 +880,14 @@ def test_a_measure_or_a_time_asked_for_needs_that_measure_or_time(near_misses: P
     # "次月" says when as well as a date does: the month after the contract ("合同签订的次月起缴纳").
     when = states_time("城镇土地使用税从什么时候开始交？")
     assert when is not None and when.search("从合同签订的次月起缴纳城镇土地使用税") and not when.search("按规定缴纳")
+    # "几点" asks for a time of day, stated as "22：00" or "22时".
+    hour = states_time("夜间从几点算起？")
+    assert hour is not None and hour.search("夜间22：00—次日6：00") and hour.search("晚上22时以后")
+    # A question asking two things ("超过多少分贝？从几点算起？") is covered by a sentence answering either.
+    noise = {"noise.md": front("某市声环境功能区划分方案", "某市人民政府办公室", "某市", "2031-01-01")
+             + "六、本方案适用的时段为昼间6：00—22：00，夜间22：00—次日6：00。\n"}
+    hours = assistant_over(tmp_path, noise).ask("某市声环境功能区的夜间时段从几点算起？噪声超过多少分贝算超标？")
+    assert not hours.refused and "夜间22：00—次日6：00" in hours.answer
     # A telephone number is stated by one, not by an article number ("第八条") or a sum.
     assert near_misses.ask("某市养犬登记的办理电话是多少？").refused
     phone = states_contact("大赛的咨询电话是多少？")
