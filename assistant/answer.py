@@ -252,7 +252,8 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     by a sentence answering that part (:func:`~assistant.relevance.asks_beyond_quantity`).
     A count or a sum may also be stated by a row of a table that came out as text ("本年新收政府信息
     公开申请数量 95 0 0 0 0 0 95" states 件 without writing it). One asking when ("报名截止到哪天")
-    needs a date or a period, one asking for a telephone number
+    needs a date or a period (or a time of day, for 几点); one asking both a quantity and a time
+    ("超过多少分贝算超标？夜间从几点算起？") is covered by a sentence stating either. One asking for a telephone number
     or a website needs one (:func:`~assistant.relevance.states_contact`). The sum of a fine ("……的，处五百元
     罚款") answers only a question about penalties, not what registering costs.
     A question naming a year is not covered by a document about other years
