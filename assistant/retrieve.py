@@ -24,7 +24,7 @@ from .embed import Embedder, make_embedder
 from .index import Index
 from .metadata import ARTICLE_NUMBER, DOC_NUMBER, QUOTED_TITLE
 from .places import Gazetteer
-from .relevance import QueryTerms, SentenceScorer, named_years
+from .relevance import ASKS_PENALTY, QueryTerms, SentenceScorer, named_years
 from .store import StoredDocument, StoredPassage
 from .synonyms import expansions
 from .tokenize import Tokenizer
@@ -35,6 +35,12 @@ _NATIONAL = re.compile(r"国务院|国办|国家|全国|中央|财政部|人社�
 _UNQUOTED_NAME = re.compile(r"([\u4e00-\u9fa5]{4,30}?(?:法|条例|办法|规定|细则))(?=" + ARTICLE_NUMBER.pattern + ")")
 _MOST_NAMED = 5  # documents one quoted title may name (the Markdown and PDF copies, their 解读 …)
 _OPENING = 3  # passages of a named document that stand for it when no article of it is named
+# A rule's own article ("第三条") and where a penalty clause points back at it ("违反本规定第三条规定",
+# "违反本条例第十三条第一款、第十六条……规定"); and what a penalty clause does.
+_ARTICLE_LABEL = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条$")
+_BREACH = re.compile(r"违反(?:本(?:条例|规定|办法|细则|决定))?[^，,。；;：:]{0,80}?规定")
+_PENALTY = re.compile(r"罚款|处罚|没收|吊销|暂扣|责令|警告|拘留|追究")
+_RULES_FOLLOWED = 3  # the leading hits whose penalty clauses are looked up
 _BRACKETS = str.maketrans({"[": "〔", "［": "〔", "【": "〔", "(": "〔", "（": "〔",
                            "]": "〕", "］": "〕", "】": "〕", ")": "〕", "）": "〕"})
 
@@ -356,7 +362,8 @@ class HybridRetriever:
         best = sorted(fused, key=lambda pid: -fused[pid])[: max(top_k, self.rerank_depth)]
         passages = self.index.store.passages(best)
         hits = [Hit(p, self.index.documents[p.doc_id], fused[p.id], ranks[p.id]) for p in passages]
-        hits = self.cover_places(query, self.demote_other_places(query, self.rerank(query, hits)))
+        hits = self.follow_penalties(query, self.rerank(query, hits))
+        hits = self.cover_places(query, self.demote_other_places(query, hits))
         return self.lead_with_named(query, hits, filters)[:top_k], nearest
 
     def lead_with_named(self, query: str, hits: list[Hit], filters: Filters | None = None) -> list[Hit]:
@@ -388,6 +395,33 @@ class HybridRetriever:
         for leader in leaders:
             leader.score = max(leader.score, top)
         return leaders + [h for h in hits if h not in leaders]
+
+    def follow_penalties(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """For a question about what happens to someone who breaks a rule ("私家车喷成出租车的颜色……
+        会怎么处罚"), put the article that punishes it ("违反本规定第三条规定……没收其车辆……罚款")
+        before the rule itself ("第三条 ……禁止对其他汽车喷涂客运出租汽车专用车身颜色"): the rule
+        shares the question's words, the penalty answers it."""
+        if not ASKS_PENALTY.search(query):
+            return hits
+        for rule in list(hits[:_RULES_FOLLOWED]):
+            label = rule.passage.section_path[-1] if rule.passage.section_path else ""
+            if not _ARTICLE_LABEL.match(label) or _PENALTY.search(rule.passage.text):
+                continue
+            penalty = next((p for p in self.index.store.passages_of(rule.document.doc_id)
+                            if p.id != rule.passage.id and _PENALTY.search(p.text)
+                            and any(label in m.group(0) for m in _BREACH.finditer(p.text))), None)
+            if penalty is None:
+                continue
+            hit = next((h for h in hits if h.passage.id == penalty.id), None)
+            if hit is not None and hits.index(hit) < hits.index(rule):
+                continue  # already ahead of the rule
+            if hit is None:
+                hit = Hit(penalty, rule.document, rule.score, {})
+            else:
+                hits.remove(hit)
+            hit.score = max(hit.score, rule.score)
+            hits.insert(hits.index(rule), hit)
+        return hits
 
     def nearest_similarity(self, text: str) -> float | None:
         """The dense similarity of the passage nearest to ``text``; None without dense vectors."""

@@ -496,6 +496,19 @@ def test_a_sum_of_money_may_be_stated_in_any_currency() -> None:
     assert not money.search("自2013年9月1日起施行")
 
 
+def test_the_penalty_comes_before_the_rule_it_punishes(tmp_path: Path) -> None:
+    # The rule shares the question's words; the article that punishes it points back at it by number.
+    rules = {"taxi.md": front("某市查处车辆非法客运若干规定", "某市人民代表大会常务委员会", "某市", "2031-01-01")
+             + "第三条 除客运出租汽车外，禁止对其他汽车喷涂客运出租汽车专用车身颜色、安装客运出租汽车专用顶灯。\n\n"
+             "第四条 交通行政管理部门应当会同公安部门开展联合执法。\n\n"
+             "第五条 违反本规定第三条规定假冒客运出租汽车的，由交通行政管理部门没收其车辆，并可处以一万元以上五万元以下的罚款。\n"}
+    asked = assistant_over(tmp_path, rules).ask("某市有人把自家私家车喷成出租车的颜色、装上顶灯拉客，查到了会怎么处罚？")
+    assert asked.passages[0].passage.section_path[-1] == "第五条"
+    assert "一万元以上五万元以下的罚款" in asked.answer
+    # "怎么办手续" asks how to go about it, not what happens to someone.
+    assert not ASKS_PENALTY.search("人走了以后家属要怎么办手续？") and ASKS_PENALTY.search("超期了怎么办？")
+
+
 def test_a_question_naming_no_place_leans_to_the_national_rule(tmp_path: Path) -> None:
     quotas = {"quota-national.md": front("残疾人就业条例", "国务院", "全国", "2007-02-25")
               + "第八条 用人单位安排残疾人就业的比例不得低于本单位在职职工总数的1.5%。\n",
