@@ -37,6 +37,7 @@ from .relevance import (
     states_contact,
     states_quantity,
     states_time,
+    title_years,
     without_fines,
     wraps_document,
 )
@@ -227,13 +228,13 @@ def about_other_years(hit: Hit, years: set[str]) -> bool:
     if not years:
         return False
     meta = hit.document.meta
-    titled = named_years(meta.title)
+    titled = title_years(meta.title)
     if titled and not titled & years:
         return True
     return bool(meta.expiry_date) and meta.expiry_date[:4] < min(years)
 
 
-def about_other_editions(hit: Hit, editions: set[int]) -> bool:
+def about_other_editions(hit: Hit, editions: set[str]) -> bool:
     """Whether ``hit``'s document is about another edition than all of ``editions`` (those a question
     names): the rewards for the 14th provincial games do not answer what the 15th will pay."""
     titled = named_editions(hit.document.meta.title)
@@ -258,7 +259,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     罚款") answers only a question about penalties, not what registering costs.
     A question naming a year is not covered by a document about other years
     (:func:`about_other_years`) unless the sentence itself names the year; nor is one naming an
-    edition (第十五届, 十五运) by a document about another (:func:`about_other_editions`).
+    edition (第十五届, 十五运) or a batch (第六批) by a document about another (:func:`about_other_editions`).
     A question using a policy term that no indexed document uses ("数电发票") asks about
     something the documents do not cover: whatever else matches, its strength is halved.
     """

@@ -365,7 +365,7 @@ EVERYDAY_WORDS_FILE = Path(__file__).with_name("data") / "everyday_words.txt"
 
 # A year as a question or a title names it: "2023年", "2026年度", "2023年第一季度" — not the 2023 of a
 # number ("2023号", "公告2023年第12号"), which says when a document was issued, not what it is about.
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年(?!\s*第\s*\d)")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*年(?!\s*第\s*\d)(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*[日号])")
 
 
 def named_years(text: str) -> set[str]:
@@ -379,24 +379,42 @@ def named_years(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
-# An edition of a recurring event: "第十四届运动会", or as it is shortened, "省十四运会", "十五运".
-_EDITION = re.compile(r"第\s*([一二三四五六七八九十百\d]+)\s*届|(?<![第\d一二三四五六七八九十])([一二三四五六七八九十]+)运会?")
+# A title may write its year before a name without 年: "关于组织开展2025北京市智慧城市场景创新需求清单揭榜工作的通知".
+_TITLE_YEAR = re.compile(r"(?<![\d〔\[［(（])((?:19|20)\d\d)(?=[\u4e00-\u9fa5])(?![年第号])")
 
 
-def named_editions(text: str) -> set[int]:
-    """The editions ``text`` names: which 届 of a games, a fair or a congress.
+def title_years(title: str) -> set[str]:
+    """The years a document's title names as its subject: :func:`named_years`, and a year written
+    before a name without 年 ("2025北京市智慧城市……").
 
     Example::
 
-        named_editions("广安市参加四川省第十四届运动会奖励办法")   # {14}
-        named_editions("省十五运会拿金牌奖多少")                   # {15}
+        title_years("关于组织开展2025北京市智慧城市场景创新需求清单揭榜工作的通知")   # {"2025"}
+    """
+    return named_years(title) | set(_TITLE_YEAR.findall(title))
+
+
+# An edition of a recurring event: "第十四届运动会", or as it is shortened, "省十四运会", "十五运"; and a
+# batch of a list published in parts: "第五批清理规范中介服务事项", "第二批支持创新相关改革举措".
+_EDITION = re.compile(r"第\s*([一二三四五六七八九十百\d]+)\s*([届批])|(?<![第\d一二三四五六七八九十])([一二三四五六七八九十]+)运会?")
+
+
+def named_editions(text: str) -> set[str]:
+    """The editions ``text`` names: which 届 of a games, a fair or a congress, or which 批 of a list,
+    as the number and its kind.
+
+    Example::
+
+        named_editions("广安市参加四川省第十四届运动会奖励办法")   # {"14届"}
+        named_editions("省十五运会拿金牌奖多少")                   # {"15届"}
+        named_editions("本市第五批中介服务事项清理规范目录")       # {"5批"}
     """
     found = set()
     for match in _EDITION.finditer(text):
-        numeral = match.group(1) or match.group(2)
+        numeral = match.group(1) or match.group(3)
         value = int(numeral) if numeral.isdigit() else cn_to_int(numeral)
         if value:
-            found.add(value)
+            found.add(f"{value}{match.group(2) or '届'}")
     return found
 
 

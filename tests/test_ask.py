@@ -30,11 +30,13 @@ from assistant.relevance import (
     asked_kinds,
     asks_beyond_quantity,
     named_editions,
+    named_years,
     split_sentences,
     stated_thresholds,
     states_contact,
     states_quantity,
     states_time,
+    title_years,
     wh_part,
     wraps_document,
 )
@@ -425,11 +427,25 @@ def test_a_question_about_another_edition_is_not_answered_from_this_one(tmp_path
     games = {"games.md": front("某市参加某省第十四届运动会奖励办法", "某市人民政府办公室", "某市", "2031-03-01")
              + "第八条 对在省十四运会上获得单项项目金牌的运动员，每获得金牌1枚，奖励4万元。\n"}
     rewards = assistant_over(tmp_path, games)
-    assert named_editions("某市参加某省第十四届运动会奖励办法") == {14} and named_editions("省十五运会") == {15}
+    assert named_editions("某市参加某省第十四届运动会奖励办法") == {"14届"} and named_editions("省十五运会") == {"15届"}
+    assert named_editions("本市第五批中介服务事项清理规范目录") == {"5批"}
     assert not rewards.ask("某市运动员在某省第十四届运动会拿了金牌，奖励多少？").refused
     assert not rewards.ask("某市运动员省十四运会拿了金牌奖多少钱？").refused
     # The 15th games' rewards are not the 14th's, however well the words match.
     assert rewards.ask("某市运动员在某省第十五届运动会拿了金牌，奖励多少？").refused
+
+
+def test_a_question_about_another_batch_is_not_answered_from_this_one(tmp_path: Path) -> None:
+    # Lists published in batches: the fifth batch's count is not the sixth's.
+    lists = {"fifth.md": front("某市关于公布第五批清理规范中介服务事项目录的通知", "某市人民政府", "某市", "2031-03-01")
+             + "一、本次共清理规范中介服务事项39项，保留中介服务事项301项。\n"}
+    batches = assistant_over(tmp_path, lists)
+    assert not batches.ask("某市第五批清理规范中介服务事项一共清理了多少项？").refused
+    assert batches.ask("某市第六批清理规范中介服务事项一共清理了多少项？").refused
+    # A title may write its year without 年; a question's date (2025年8月20号) names no year it is about.
+    assert title_years("关于组织开展2025北京市智慧城市场景创新需求清单揭榜工作的通知") == {"2025"}
+    assert title_years("国家税务总局公告2023第12号") == set() and title_years("京政发〔2025〕5号") == set()
+    assert named_years("我们2025年8月20号才准备好材料，还来得及吗？") == set() and named_years("2025年的名单") == {"2025"}
 
 
 def test_an_article_number_states_no_quantity(tmp_path: Path) -> None:
