@@ -290,12 +290,15 @@ def states_time(question: str) -> re.Pattern[str] | None:
 # A quantity the asker states about themselves ("干了6年", "持股20%", "还剩8个月"), not a
 # calendar year: the rule that decides their case sets a threshold in the same unit.
 _STATED = re.compile(r"(?<![\d〇○零一二三四五六七八九十两百千])(?<!\d年)(\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)\s*(个多月|个月|多年|年(?!度)|%|％|万元|元|口人|人|名|平方米|天|日"
-                     r"|周?岁)")
+                     r"|周?岁|成(?![年都立员本果功绩熟为交]))")
 _AMOUNT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千半]+)\s*"
 # A duration stated in months is decided by a threshold in years too ("打工才四个月" against
 # "居住半年以上"), and one in years by months; "5口人" by a count of 人.
 _SAME_MEASURE = {"个多月": ("个月", "年"), "个月": ("个月", "年"), "多年": ("年", "个月"), "年": ("年", "个月"),
-                 "口人": ("人",), "％": ("%",), "岁": ("周?岁",), "周岁": ("周?岁",)}
+                 "口人": ("人",), "％": ("%",), "岁": ("周?岁",), "周岁": ("周?岁",), "成": ("%",)}
+# A share the asker states ("我写了大概六成", "持股20%") meets a threshold written as a fraction too.
+_SHARE_THRESHOLD = re.compile(r"[一二三四五六七八九十百\d]+分之[一二三四五六七八九十\d]+\s*(?:以上|以下|及以上|及以下)"
+                              r"|半数以上|过半|超过半数|不少于一半|一半以上")
 _RANGE = r"(\d+(?:\.\d+)?)\s*[-—–~～至到]\s*(\d+(?:\.\d+)?)\s*"
 
 
@@ -339,6 +342,8 @@ def stated_thresholds(question: str) -> list[Matcher]:
             continue
         number = match.group(1)
         value = float(number) if number[0].isdigit() else cn_to_int(number)
+        if value is not None and match.group(2) == "成":  # 六成 is 60%
+            value = float(value) * 10
         measures = _SAME_MEASURE.get(match.group(2), (re.escape(match.group(2)),))
         for unit in measures:
             values.setdefault(unit, [])
@@ -351,6 +356,8 @@ def stated_thresholds(question: str) -> list[Matcher]:
                                     rf"|{_AMOUNT}(?:{unit})(?:以上|以下|以内|内|及以上|及以下)"))
         if values[unit]:  # ... or a range holding the very number: "4—6人的6000元/户" for 5口人
             found.append(RangeHolding(tuple(values[unit]), unit))
+        if unit == "%":
+            found.append(_SHARE_THRESHOLD)
     return found
 
 

@@ -372,6 +372,11 @@ def test_a_stated_quantity_looks_for_the_threshold_in_its_unit(assistant: Policy
     assert any(p.search("18—40周岁（含40周岁）") for p in stated_thresholds("我今年36岁"))
     assert not any(p.search("0-6岁残疾儿童") for p in stated_thresholds("我62岁"))
     assert any(p.search("0-6岁残疾儿童") for p in stated_thresholds("孩子4岁"))
+    # A share stated in 成 is a percentage, and meets a threshold written as a fraction.
+    share = stated_thresholds("合写的论文我写了大概六成")
+    assert any(p.search("由市内作者完成二分之一以上篇幅") for p in share)
+    assert any(p.search("占比50%—70%的") for p in share) and not any(p.search("占比10%—30%的") for p in share)
+    assert stated_thresholds("跟成都一位学者合写") == [] and stated_thresholds("完成立项") == []
     # 第八条 names the asker's 辞退; 第九条 sets the threshold that the asker's 6年 meets.
     answer = assistant.ask("我交了6年失业保险，被公司辞退了，能申领失业保险金吗？")
     assert answer.passages[0].passage.text.startswith("第九条")
