@@ -299,7 +299,8 @@ _SAME_MEASURE = {"个多月": ("个月", "年"), "个月": ("个月", "年"), "�
 # A share the asker states ("我写了大概六成", "持股20%") meets a threshold written as a fraction too.
 _SHARE_THRESHOLD = re.compile(r"[一二三四五六七八九十百\d]+分之[一二三四五六七八九十\d]+\s*(?:以上|以下|及以上|及以下)"
                               r"|半数以上|过半|超过半数|不少于一半|一半以上")
-_RANGE = r"(\d+(?:\.\d+)?)\s*[-—–~～至到]\s*(\d+(?:\.\d+)?)\s*"
+# "4—6人", and with the unit written twice: "50%—70%", "18周岁至40周岁".
+_RANGE = r"(\d+(?:\.\d+)?)\s*(?:{unit})?\s*[-—–~～至到]\s*(\d+(?:\.\d+)?)\s*(?:{unit})"
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ class RangeHolding:
     unit: str
 
     def search(self, text: str) -> re.Match[str] | None:
-        for match in re.finditer(_RANGE + f"(?:{self.unit})", text):
+        for match in re.finditer(_RANGE.format(unit=self.unit), text):
             low, high = float(match.group(1)), float(match.group(2))
             if any(low <= value <= high for value in self.values):
                 return match
