@@ -401,7 +401,8 @@ class HybridRetriever:
         会怎么处罚"), put the article that punishes it ("违反本规定第三条规定……没收其车辆……罚款")
         before the rule itself ("第三条 ……禁止对其他汽车喷涂客运出租汽车专用车身颜色"): the rule
         shares the question's words, the penalty answers it."""
-        if not ASKS_PENALTY.search(query):
+        # "信息变了又怎么办" asks what to do, not what the penalty is: 怎么办 alone does not send it here.
+        if not ASKS_PENALTY.search(query.replace("怎么办", "")):
             return hits
         for rule in list(hits[:_RULES_FOLLOWED]):
             label = rule.passage.section_path[-1] if rule.passage.section_path else ""

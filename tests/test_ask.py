@@ -523,9 +523,17 @@ def test_the_penalty_comes_before_the_rule_it_punishes(tmp_path: Path) -> None:
              + "第三条 除客运出租汽车外，禁止对其他汽车喷涂客运出租汽车专用车身颜色、安装客运出租汽车专用顶灯。\n\n"
              "第四条 交通行政管理部门应当会同公安部门开展联合执法。\n\n"
              "第五条 违反本规定第三条规定假冒客运出租汽车的，由交通行政管理部门没收其车辆，并可处以一万元以上五万元以下的罚款。\n"}
-    asked = assistant_over(tmp_path, rules).ask("某市有人把自家私家车喷成出租车的颜色、装上顶灯拉客，查到了会怎么处罚？")
+    taxis = assistant_over(tmp_path, rules)
+    asked = taxis.ask("某市有人把自家私家车喷成出租车的颜色、装上顶灯拉客，查到了会怎么处罚？")
     assert asked.passages[0].passage.section_path[-1] == "第五条"
     assert "一万元以上五万元以下的罚款" in asked.answer
+    # "……又怎么办" asks what to do, not the penalty: the rule keeps its place.
+    hits = taxis.retriever.search("某市的车想喷涂客运出租汽车专用车身颜色")
+    assert hits[0].passage.section_path[-1] == "第三条"
+    kept = taxis.retriever.follow_penalties("想喷涂客运出租汽车专用车身颜色，又怎么办？", list(hits))
+    assert [h.passage.id for h in kept] == [h.passage.id for h in hits]
+    moved = taxis.retriever.follow_penalties("喷涂客运出租汽车专用车身颜色会被怎么处罚？", list(hits))
+    assert moved[0].passage.section_path[-1] == "第五条"
     # "怎么办手续" asks how to go about it, not what happens to someone.
     assert not ASKS_PENALTY.search("人走了以后家属要怎么办手续？") and ASKS_PENALTY.search("超期了怎么办？")
 
