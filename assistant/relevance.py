@@ -447,8 +447,6 @@ class QueryTerms:
         self.weights: dict[str, float] = {}
         self.unknown: list[str] = []
         self.missing: list[str] = []  # policy terms of the user dictionary that no document uses
-        # The 钱 of "多少钱" asks for a sum (see states_quantity); as a word it is rare in documents
-        # and would weigh more than the subject ("杭州养狗一年要交多少钱": 钱 outweighing 养狗).
         for token in dict.fromkeys(tokenizer.tokens(query)):
             if token in QUESTION_WORDS:
                 continue
