@@ -404,13 +404,16 @@ class HybridRetriever:
         # "信息变了又怎么办" asks what to do, not what the penalty is: 怎么办 alone does not send it here.
         if not ASKS_PENALTY.search(query.replace("怎么办", "")):
             return hits
+        penalties: dict[str, list[StoredPassage]] = {}  # a document's penalty clauses, read once
         for rule in list(hits[:_RULES_FOLLOWED]):
             label = rule.passage.section_path[-1] if rule.passage.section_path else ""
             if not _ARTICLE_LABEL.match(label) or _PENALTY.search(rule.passage.text):
                 continue
-            penalty = next((p for p in self.index.store.passages_of(rule.document.doc_id)
-                            if p.id != rule.passage.id and _PENALTY.search(p.text)
-                            and any(label in m.group(0) for m in _BREACH.finditer(p.text))), None)
+            doc_id = rule.document.doc_id
+            if doc_id not in penalties:
+                penalties[doc_id] = [p for p in self.index.store.passages_of(doc_id) if _PENALTY.search(p.text)]
+            penalty = next((p for p in penalties[doc_id]
+                            if any(label in m.group(0) for m in _BREACH.finditer(p.text))), None)
             if penalty is None:
                 continue
             hit = next((h for h in hits if h.passage.id == penalty.id), None)
