@@ -24,7 +24,7 @@ from .embed import Embedder, make_embedder
 from .index import Index
 from .metadata import ARTICLE_NUMBER, DOC_NUMBER, QUOTED_TITLE
 from .places import Gazetteer
-from .relevance import ASKS_PENALTY, QueryTerms, SentenceScorer, named_years, title_years
+from .relevance import ASKS_PENALTY, QueryTerms, SentenceScorer, named_years
 from .store import StoredDocument, StoredPassage
 from .synonyms import expansions
 from .tokenize import Tokenizer
@@ -202,7 +202,9 @@ class HybridRetriever:
                 self._number_docs.setdefault(normal_doc_number(number), []).append(position)
             for place in self.gazetteer.scope(doc_id):
                 self._place_docs.setdefault(place, []).append(position)
-            for year in title_years(self.index.documents[doc_id].meta.title):
+            # Only a title's "2025年": a bare "2025北京市……" would boost every notice of a yearly series
+            # (the twelfth and thirteenth question sets lost four answers to it).
+            for year in named_years(self.index.documents[doc_id].meta.title):
                 self._year_docs.setdefault(year, []).append(position)
 
     def named_documents(self, query: str) -> list[int]:
