@@ -265,11 +265,11 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     """
     contact = states_contact(question)
     counted = states_quantity(question)
-    quantity = contact or counted or states_time(question)
+    when = states_time(question)
+    quantity = contact or counted or when
     if contact is None and asks_beyond_quantity(question):
         counted = quantity = None  # a sentence answering the other part covers the question too
     counts = quantity is counted is not None  # a count or sum, which a table row's cells may state
-    when = states_time(question)
     if counts and when is not None:
         # "超过多少分贝算超标？夜间从几点算起？" asks both: a sentence answering either covers it.
         quantity = re.compile(f"(?:{counted.pattern})|(?:{when.pattern})")
