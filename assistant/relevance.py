@@ -141,7 +141,10 @@ _ASKS_UNIT = re.compile(r"(?:多少|几)(项|件|条|份|家|户|所|钱|元|人
 # A sum of money asked for by what it is ("交多少工本费", "给多少奖励资金", "补贴能拿多少") is stated in 元,
 # or as a share ("返还50%", "就餐费用的四分之一"); any other number (a date, a count) does not state it.
 _ASKS_MONEY = re.compile(r"(?:多少|几)[\u4e00-\u9fa5]{0,4}?(?:费|奖励|奖金|资金|补贴|补助|经费|资助)"
-                         r"|(?:费|费用|奖励|奖金|资金|补贴|补助|经费|资助)(?:是|要|得|需要|有|能|可以|给|发|拿|领|到|补|报销|返还|奖)*多少"
+                         r"|(?:(?:费|费用|奖励|奖金|资金|补贴|补助|经费|资助)(?:是|要|得|需要|有|能|可以|给|发|拿|领|到|补|报销|返还|奖)*"
+                         # ... a fee or a price named earlier in the sentence ("物业费，政府规定每平米每月最多能收
+                         # 多少", "指导价是每平方米每月多少"), or a rate per unit of area, weight or distance ("每吨多少"):
+                         r"|(?:费|价)[^。？?]{0,12}?|每(?:平米|平方米|平方|亩|吨|公里|千米|立方米|方)[^，,。？?]{0,8}?)多少"
                          # ... not how long: "停车费多少天内要补缴" asks for days.
                          r"(?!个?(?:天|日|年|月|小时|工作日|周|星期|次))")
 # Any currency: "单笔超过多少钱" is answered by "等值5万美元以上".

@@ -517,6 +517,18 @@ def test_a_sum_of_money_may_be_stated_in_any_currency() -> None:
     assert not money.search("自2013年9月1日起施行")
 
 
+def test_a_rate_or_a_named_fee_asks_for_money() -> None:
+    # "每平米每月最多能收多少" after 物业费 asks a price: "业主委员会……一万平方米以下" states none.
+    for question in ("上海普通住宅小区的物业费，政府规定每平米每月最多能收多少？",
+                     "普通住宅前期物业服务费的政府指导价是每平方米每月多少？", "建筑垃圾每吨处置要多少？"):
+        price = states_quantity(question)
+        assert price is not None, question
+        assert price.search("每月每平方米1.5元") and not price.search("建筑面积在一万平方米以下的住宅小区"), question
+    # ... but not a fee asked about by how long or how many times.
+    years = states_quantity("物业费交了多少年才能退？")
+    assert years is not None and years.search("连续交满3年的")
+
+
 def test_the_penalty_comes_before_the_rule_it_punishes(tmp_path: Path) -> None:
     # The rule shares the question's words; the article that punishes it points back at it by number.
     rules = {"taxi.md": front("某市查处车辆非法客运若干规定", "某市人民代表大会常务委员会", "某市", "2031-01-01")
