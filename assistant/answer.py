@@ -31,6 +31,7 @@ from .relevance import (
     SentenceScorer,
     asked_kinds,
     asks_beyond_quantity,
+    issue_years,
     named_editions,
     named_years,
     split_sentences,
@@ -221,13 +222,17 @@ def _labels(hit: Hit, inner: dict[int, str], start: int) -> tuple[str, str]:
 MISSING_TERM_FACTOR = 0.5
 
 
-def about_other_years(hit: Hit, years: set[str]) -> bool:
+def about_other_years(hit: Hit, years: set[str], issued: set[str] = frozenset()) -> bool:
     """Whether ``hit``'s document is about another time than all of ``years`` (the years a question
     names): its title names other years ("关于2019年部分节假日安排的通知" for a 2020 question), or it
-    expired before them (a 2014–2016 tax relief for someone discharged in 2020)."""
+    expired before them (a 2014–2016 tax relief for someone discharged in 2020). A document issued
+    in a year of ``issued`` (those the question dates a document by, :func:`issue_years`) is the one
+    asked about, whatever year its title names."""
     if not years:
         return False
     meta = hit.document.meta
+    if issued and {meta.date[:4], meta.publish_date[:4]} & issued:
+        return False
     titled = title_years(meta.title)
     if titled and not titled & years:
         return True
@@ -280,6 +285,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
     # A fine states an amount, but not the one a question about fees, prices or subsidies asks for.
     fines_count = bool(ASKS_PENALTY.search(question))
     years = named_years(question)
+    issued = issue_years(question)
     editions = named_editions(question)
     best = 0.0
     for hit in hits[:5]:
@@ -288,7 +294,7 @@ def evidence_strength(terms: QueryTerms, hits: Sequence[Hit], question: str = ""
         named = bool(number) and normal_doc_number(number) in normal_doc_number(question)
         context = " ".join((hit.document.meta.title, number if named else "", *hit.passage.section_path)).lower()
         text = hit.passage.text
-        other_time = about_other_years(hit, years) or about_other_editions(hit, editions)
+        other_time = about_other_years(hit, years, issued) or about_other_editions(hit, editions)
         for start, end in split_sentences(text):
             sentence = text[start:end]
             if not states(sentence) or wraps_document(sentence, hit.document.meta.title):

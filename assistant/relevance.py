@@ -261,6 +261,7 @@ _STATES_WHEN = re.compile(r"\d{1,2}\s*月|[一二三四五六七八九十]{1,3}�
 # 厘米"), which go with the quantity; nor a member of staff's "怎么答复".
 _CLAUSE = re.compile(r"[^？?！!，,、；;。]+")
 _QUESTION_WORD = re.compile(r"谁|哪个部门|哪个单位|哪家单位|哪里|哪儿|去哪|在哪|找哪|带什么|带啥|什么材料|哪些材料"
+                            r"|(?:哪些|什么|哪个)(?:地方|区域|地点|场所|场合)"
                             r"|怎么申请|如何申请|怎么办理|如何办理")
 _QUANTITY_WORD = re.compile(_ASKS_QUANTITY.pattern + r"|上限|下限|最多|最少|最高|最低|封顶|几|多少")
 
@@ -388,6 +389,22 @@ def named_years(text: str) -> set[str]:
         named_years("国家税务总局公告2018年第28号")                 # set()
     """
     return set(_YEAR.findall(text))
+
+
+# A year the question dates a document by ("2006年国务院批准组建的……", "北京2021年公布的第二批……"): the
+# year it was issued, which its title may not name ("关于同意组建2008年北京奥运会……的批复", 国函〔2006〕38号).
+_ISSUED_IN = re.compile(r"((?:19|20)\d\d)\s*年[^，,。？?]{0,8}?(?:印发|发布|出台|公布|批准|下发|颁布|发的|出的)")
+
+
+def issue_years(text: str) -> set[str]:
+    """The years ``text`` names as when a document was issued (a subset of :func:`named_years`).
+
+    Example::
+
+        issue_years("2006年国务院批准组建的首都机场协调委员会")   # {"2006"}
+        issue_years("2026年国庆放几天")                           # set()
+    """
+    return set(_ISSUED_IN.findall(text)) & named_years(text)
 
 
 # A title may write its year before a name without 年: "关于组织开展2025北京市智慧城市场景创新需求清单揭榜工作的通知".

@@ -29,6 +29,7 @@ from assistant.relevance import (
     SentenceScorer,
     asked_kinds,
     asks_beyond_quantity,
+    issue_years,
     named_editions,
     named_years,
     split_sentences,
@@ -484,6 +485,7 @@ def test_a_question_asking_who_or_where_besides_how_long(tmp_path: Path) -> None
     # "谁来出" is asked besides the days: a sentence saying who pays covers it without a number.
     assert asks_beyond_quantity("住了几天院，我没有工作单位，这笔医药费谁来出？")
     assert asks_beyond_quantity("上牌要在多少天内去办？去哪办、带什么？")
+    assert asks_beyond_quantity("城区以外还有哪些地方、什么时候也不能放？")  # where, besides when
     # A yes-or-no or a list goes with the quantity, and "怎么答复" is a member of staff's framing.
     assert not asks_beyond_quantity("单张最多能充多少钱？有没有上限？")
     assert not asks_beyond_quantity("具体有哪些品种？体高超过多少厘米就不让养？")
@@ -1098,3 +1100,16 @@ def test_the_askers_own_figure_weighs_less_than_the_subject(tmp_path: Path) -> N
     # A year is not a figure of the asker's: it names the time asked about, and keeps its weight.
     dated = QueryTerms(assistant.index, Tokenizer(), "2020年公墓管理费最多收几年？")
     assert dated.weights["2020"] == pytest.approx(dated._idf(assistant.index.bm25.vocab_dict["2020"]))
+
+
+def test_a_year_the_question_dates_a_document_by_is_its_year_of_issue(tmp_path: Path) -> None:
+    # The approval of 2006 sets up a committee for the 2008 games: its title names 2008 only.
+    approval = {"approval.md": front("国务院关于同意组建2008年某市运动会机场协调委员会的批复", "国务院", "", "2006-05-23")
+                + "一、协调委员会不刻制印章，不正式行文，工作结束后自动撤销。\n"}
+    assistant = assistant_over(tmp_path, approval)
+    assert issue_years("2006年国务院批准组建的机场协调委员会") == {"2006"}
+    assert issue_years("2026年国庆放几天？") == set()  # the year asked about, not one of issue
+    answer = assistant.ask("2006年国务院批准组建的某市运动会机场协调委员会，能不能刻公章、对外正式发文？")
+    assert not answer.refused and "不刻制印章" in answer.answer
+    # A year the title does not name, and not the year of issue either, is still another time.
+    assert assistant.ask("2010年某市运动会机场协调委员会能不能刻公章？").refused
