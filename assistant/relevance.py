@@ -452,11 +452,11 @@ def everyday_words() -> frozenset[str]:
     return frozenset(data_lines(EVERYDAY_WORDS_FILE))
 
 
-# A token that is a figure: a number, with or without its unit ("三十年", "79", "十年", "200元"); a
-# year is not one (named_years judges it apart).
-_FIGURE_TOKEN = re.compile(r"(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+)(?:年|个月|月|天|日|岁|周岁|个|次|元|块|万|万元"
+# A token that is a figure: a number, with or without its unit ("三十年", "79", "十年", "200元"). Not
+# a year (named_years judges it apart) or a number that names (the hotline 12345).
+_FIGURE_TOKEN = re.compile(r"(?!(?:19|20)\d\d年?$)(?!\d{5,}$)"
+                           r"(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+)(?:年|个月|月|天|日|岁|周岁|个|次|元|块|万|万元"
                            r"|项|件|条|人|名|家|户|平|平米|米|亩|%|％)?$")
-_YEAR_TOKEN = re.compile(r"(?:19|20)\d\d年?$")
 
 
 # How a member of staff frames a question they pass on, up to its colon: "12345转来一条市民诉求：",
@@ -503,8 +503,9 @@ class QueryTerms:
         # The asker's own figures ("一次交三十年的管理费", "今年刚满79岁") are what they hold against
         # the document's, which mostly states another (二十年, 八十周岁); and the segmenter cuts one
         # figure into several rare tokens (三十, 十年, 三十年) that together outweigh the subject.
+        # ... and not an ordinal: the 二次 of "第二次全国污染源普查" names which census.
         for term in self.weights:
-            if _FIGURE_TOKEN.match(term) and not _YEAR_TOKEN.match(term):
+            if _FIGURE_TOKEN.match(term) and re.search(f"(?<!第){re.escape(term)}", query):
                 self.weights[term] *= self.FIGURE_WEIGHT
         self._reweighed()
 

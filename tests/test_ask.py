@@ -1081,7 +1081,8 @@ def test_the_askers_own_figure_weighs_less_than_the_subject(tmp_path: Path) -> N
     # other documents".)
     documents = {
         "funeral.md": front("某省殡葬管理办法", "某省人民政府", "某省", "2020-01-01")
-        + "第十二条 公墓不得一次性收取超过二十年的墓穴管理费。\n\n第十三条 骨灰存放设施应当建立档案。\n\n第十四条 本办法自2020年1月1日起施行。\n",
+        + "第十二条 公墓不得一次性收取超过二十年的墓穴管理费。\n\n第十三条 骨灰存放设施应当建立档案。\n\n"
+        "第十四条 本办法自2020年1月1日起施行。咨询电话12345。\n",
         "teachers.md": front("某省实施教师法办法", "某省人民代表大会常务委员会", "某省", "2020-01-01")
         + "第二十五条 在农村中小学校从事教育教学工作累计满三十年的教师，退休后一次性发给三十年教龄荣誉证书。\n\n"
         "第二十六条 教师的平均工资水平应当不低于当地公务员的平均工资水平。\n",
@@ -1098,8 +1099,11 @@ def test_the_askers_own_figure_weighs_less_than_the_subject(tmp_path: Path) -> N
     assert not answer.refused and sources(answer)[0] == "funeral.md"
     assert "二十年" in answer.answer
     # A year is not a figure of the asker's: it names the time asked about, and keeps its weight.
-    dated = QueryTerms(assistant.index, Tokenizer(), "2020年公墓管理费最多收几年？")
-    assert dated.weights["2020"] == pytest.approx(dated._idf(assistant.index.bm25.vocab_dict["2020"]))
+    # Nor is an ordinal (第三十条) or a number that names (the hotline 12345).
+    for question, term in (("2020年公墓管理费最多收几年？", "2020"), ("按第二十五条，教龄满多少年？", "二十五"),
+                           ("打12345问公墓管理费最多收几年？", "12345")):
+        weights = QueryTerms(assistant.index, Tokenizer(), question).weights
+        assert weights[term] == pytest.approx(terms._idf(assistant.index.bm25.vocab_dict[term])), question
 
 
 def test_a_year_the_question_dates_a_document_by_is_its_year_of_issue(tmp_path: Path) -> None:
