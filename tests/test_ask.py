@@ -1099,7 +1099,7 @@ def test_the_askers_own_figure_weighs_less_than_the_subject(tmp_path: Path) -> N
     assert not answer.refused and sources(answer)[0] == "funeral.md"
     assert "二十年" in answer.answer
     # A year is not a figure of the asker's: it names the time asked about, and keeps its weight.
-    # Nor is an ordinal (第三十条) or a number that names (the hotline 12345).
+    # Nor is an ordinal (第二十五条) or a number that names (the hotline 12345).
     for question, term in (("2020年公墓管理费最多收几年？", "2020"), ("按第二十五条，教龄满多少年？", "二十五"),
                            ("打12345问公墓管理费最多收几年？", "12345")):
         weights = QueryTerms(assistant.index, Tokenizer(), question).weights
