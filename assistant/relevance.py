@@ -504,8 +504,9 @@ class QueryTerms:
         # the document's, which mostly states another (二十年, 八十周岁); and the segmenter cuts one
         # figure into several rare tokens (三十, 十年, 三十年) that together outweigh the subject.
         # ... and not an ordinal: the 二次 of "第二次全国污染源普查" names which census.
+        written = normalize(query)  # as the tokens were cut from it (full-width digits to ASCII)
         for term in self.weights:
-            if _FIGURE_TOKEN.match(term) and re.search(f"(?<!第){re.escape(term)}", query):
+            if _FIGURE_TOKEN.match(term) and re.search(f"(?<!第){re.escape(term)}", written):
                 self.weights[term] *= self.FIGURE_WEIGHT
         self._reweighed()
 

@@ -1076,12 +1076,12 @@ def test_a_table_row_states_the_count_its_cells_hold(tmp_path: Path) -> None:
 
 def test_the_askers_own_figure_weighs_less_than_the_subject(tmp_path: Path) -> None:
     # The asker states 三十年 and asks for the limit; the rule states 二十年. The figure, cut into three
-    # tokens (三十, 十年, 三十年), weighs half, and a clause stating it about something else (教龄)
-    # does not outrank the rule on 公墓. (On the full corpus it did: README, "Questions written on
-    # other documents".)
+    # tokens (三十, 十年, 三十年), weighs half. On the full corpus, at full weight, a clause stating it about
+    # something else (教龄) came first (README, "The asker's own figures weigh half"); in an index this
+    # small the rule comes first either way, so the weights are what fails without the rule.
     documents = {
         "funeral.md": front("某省殡葬管理办法", "某省人民政府", "某省", "2020-01-01")
-        + "第十二条 公墓不得一次性收取超过二十年的墓穴管理费。\n\n第十三条 骨灰存放设施应当建立档案。\n\n"
+        + "第十二条 公墓不得一次性收取超过二十年的墓穴管理费。\n\n第十三条 骨灰存放设施应当建立档案，档案保存30年。\n\n"
         "第十四条 本办法自2020年1月1日起施行。咨询电话12345。\n",
         "teachers.md": front("某省实施教师法办法", "某省人民代表大会常务委员会", "某省", "2020-01-01")
         + "第二十五条 在农村中小学校从事教育教学工作累计满三十年的教师，退休后一次性发给三十年教龄荣誉证书。\n\n"
@@ -1104,6 +1104,9 @@ def test_the_askers_own_figure_weighs_less_than_the_subject(tmp_path: Path) -> N
                            ("打12345问公墓管理费最多收几年？", "12345")):
         weights = QueryTerms(assistant.index, Tokenizer(), question).weights
         assert weights[term] == pytest.approx(terms._idf(assistant.index.bm25.vocab_dict[term])), question
+    # A figure written with full-width digits is the asker's figure too.
+    wide = QueryTerms(assistant.index, Tokenizer(), "墓园让交３０年，最多收几年？").weights
+    assert wide["30"] == pytest.approx(0.5 * terms._idf(assistant.index.bm25.vocab_dict["30"]))
 
 
 def test_a_year_the_question_dates_a_document_by_is_its_year_of_issue(tmp_path: Path) -> None:
