@@ -70,6 +70,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 # What kind of fact a question asks for, and the words of sentences that state that kind of fact.
 _AMOUNT_CUE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|元|万元|亿元)|[一二三四五六七八九十百千万]+元|百分之|倍|比例|标准|不超过|最高")
+# What a clause of penalties does to someone who breaks a rule: the cue of a question asking about
+# penalties (CUES), and how retrieval tells a rule's penalty article (HybridRetriever.follow_penalties).
+STATES_PENALTY = re.compile(r"罚款|处罚|责令|吊销|暂停|取消|注销|暂扣|拘留|追究|承担.{0,6}责任|处分|警告|没收|滞纳金")
 CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (re.compile(r"多少钱|多少|几[元万块]|金额|补贴|补助|奖励|罚|费|标准|比例|额度|封顶|最高|最多|上限"), _AMOUNT_CUE),
     (
@@ -112,7 +115,7 @@ CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     # A question that only mentions a penalty ("处罚案件法制审核还没走完，能先签发处罚决定吗") asks no such thing.
     (re.compile(r"罚多少|罚款|罚金|怎么罚|怎么处罚|如何处罚|被.{0,8}(?:罚|处罚|处理)|受到.{0,4}处罚|(?:什么|哪些|啥)(?:处罚|后果)"
                 r"|后果|会怎样|会怎么样|怎么处理|追究|要罚|会罚|罚吗|罚不罚"),
-     re.compile(r"罚款|处罚|责令|吊销|暂停|取消|注销|追究|承担.{0,6}责任|处分|警告|没收|滞纳金")),
+     STATES_PENALTY),
     (re.compile(r"哪些|哪几|分几|几类|几种|包括|有什么"), re.compile(r"包括|分为|以下|下列|如下|主要有|[一二三四五六七八九十]是|^[（(]?[一二三四五六七八九十\d]{1,2}[）)、.．]")),
 ]
 

@@ -24,7 +24,7 @@ from .embed import Embedder, make_embedder
 from .index import Index
 from .metadata import ARTICLE_NUMBER, DOC_NUMBER, QUOTED_TITLE
 from .places import Gazetteer
-from .relevance import ASKS_PENALTY, QueryTerms, SentenceScorer, named_years
+from .relevance import ASKS_PENALTY, STATES_PENALTY, QueryTerms, SentenceScorer, named_years
 from .store import StoredDocument, StoredPassage
 from .synonyms import expansions
 from .tokenize import Tokenizer
@@ -39,7 +39,6 @@ _OPENING = 3  # passages of a named document that stand for it when no article o
 # "违反本条例第十三条第一款、第十六条……规定"); and what a penalty clause does.
 _ARTICLE_LABEL = re.compile(r"^第[一二三四五六七八九十百零〇\d]+条$")
 _BREACH = re.compile(r"违反(?:本(?:条例|规定|办法|细则|决定))?[^，,。；;：:]{0,80}?规定")
-_PENALTY = re.compile(r"罚款|处罚|没收|吊销|暂扣|责令|警告|拘留|追究")
 _RULES_FOLLOWED = 5  # the leading hits whose penalty clauses are looked up (3 left d021 refused on the full corpus)
 _BRACKETS = str.maketrans({"[": "〔", "［": "〔", "【": "〔", "(": "〔", "（": "〔",
                            "]": "〕", "］": "〕", "】": "〕", ")": "〕", "）": "〕"})
@@ -409,11 +408,11 @@ class HybridRetriever:
         penalties: dict[str, list[StoredPassage]] = {}  # a document's penalty clauses, read once
         for rule in list(hits[:_RULES_FOLLOWED]):
             label = rule.passage.section_path[-1] if rule.passage.section_path else ""
-            if not _ARTICLE_LABEL.match(label) or _PENALTY.search(rule.passage.text):
+            if not _ARTICLE_LABEL.match(label) or STATES_PENALTY.search(rule.passage.text):
                 continue
             doc_id = rule.document.doc_id
             if doc_id not in penalties:
-                penalties[doc_id] = [p for p in self.index.store.passages_of(doc_id) if _PENALTY.search(p.text)]
+                penalties[doc_id] = [p for p in self.index.store.passages_of(doc_id) if STATES_PENALTY.search(p.text)]
             penalty = next((p for p in penalties[doc_id]
                             if any(label in m.group(0) for m in _BREACH.finditer(p.text))), None)
             if penalty is None:
