@@ -178,6 +178,7 @@ _YES_NO = re.compile(r"[吗么嘛][”」』）)]?\s*[？?！!。；;]*\s*$")
 _EMBEDS = re.compile(r"知道|清楚|告诉|问一下|问问|请问|了解")
 
 
+@lru_cache(maxsize=256)  # asked of the same question by each test of what it asks (quantity, time, kinds, cues)
 def wh_part(question: str) -> str:
     """``question`` with the 几 of its yes-or-no sentences read as "a few" (些): what is left of
     几, 多少 and 什么时候 asks.
