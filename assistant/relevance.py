@@ -238,11 +238,14 @@ def states_contact(question: str) -> re.Pattern[str] | None:
 # A clause setting a fine ("……的，处五百元以上一千元以下罚款"): its sum is not a fee, a price or a
 # subsidy, so it answers only a question about penalties.
 FINE_CLAUSE = re.compile(r"[^，,；;。：:]*(?:罚款|罚金|没收)[^，,；;。]*")
-# ... 处理 only as what is done to someone ("会怎么处理", "被查到会被处理吗"): the 处理 of "垃圾处理费",
-# "信息处理费" or "多久给处理完" asks about a fee or a service; and "怎么办" only as "what now?", not
-# as in "家属要怎么办手续".
-ASKS_PENALTY = re.compile(r"罚|处罚|处分|违法|违规|违反|法律责任|后果|查处|怎么办(?=[？?。！!，,呢啊]|$)|会怎样|追究"
-                          r"|(?:怎么|如何|怎样|咋)处理|被[^，,。？?]{0,8}处理|会被?处理")
+# A question about what is done to someone who breaks a rule; 处理 only as that ("会怎么处理",
+# "被查到会被处理吗"): the 处理 of "垃圾处理费", "信息处理费" or "多久给处理完" asks about a fee or a
+# service. Retrieval looks up a rule's penalty article for these (HybridRetriever.follow_penalties).
+ASKS_SANCTION = re.compile(r"罚|处罚|处分|违法|违规|违反|法律责任|后果|查处|会怎样|追究"
+                           r"|(?:怎么|如何|怎样|咋)处理|被[^，,。？?]{0,8}处理|会被?处理")
+# ... or "怎么办" as "what now?" (not as in "家属要怎么办手续"): "超期了怎么办" may be answered by a
+# fine's sum, but "信息变了又怎么办" asks what to do, so it sends retrieval to no penalty article.
+ASKS_PENALTY = re.compile(ASKS_SANCTION.pattern + r"|怎么办(?=[？?。！!，,呢啊]|$)")
 
 
 def without_fines(sentence: str) -> str:

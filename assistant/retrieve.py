@@ -24,7 +24,7 @@ from .embed import Embedder, make_embedder
 from .index import Index
 from .metadata import ARTICLE_NUMBER, DOC_NUMBER, QUOTED_TITLE
 from .places import Gazetteer
-from .relevance import ASKS_PENALTY, STATES_PENALTY, QueryTerms, SentenceScorer, named_years
+from .relevance import ASKS_SANCTION, STATES_PENALTY, QueryTerms, SentenceScorer, named_years
 from .store import StoredDocument, StoredPassage
 from .synonyms import expansions
 from .tokenize import Tokenizer
@@ -402,8 +402,7 @@ class HybridRetriever:
         会怎么处罚"), put the article that punishes it ("违反本规定第三条规定……没收其车辆……罚款")
         before the rule itself ("第三条 ……禁止对其他汽车喷涂客运出租汽车专用车身颜色"): the rule
         shares the question's words, the penalty answers it."""
-        # "信息变了又怎么办" asks what to do, not what the penalty is: 怎么办 alone does not send it here.
-        if not ASKS_PENALTY.search(query.replace("怎么办", "")):
+        if not ASKS_SANCTION.search(query):  # not ASKS_PENALTY: "信息变了又怎么办" asks what to do
             return hits
         penalties: dict[str, list[StoredPassage]] = {}  # a document's penalty clauses, read once
         for rule in list(hits[:_RULES_FOLLOWED]):
