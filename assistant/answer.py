@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -222,7 +223,7 @@ def _labels(hit: Hit, inner: dict[int, str], start: int) -> tuple[str, str]:
 MISSING_TERM_FACTOR = 0.5
 
 
-def about_other_years(hit: Hit, years: set[str], issued: set[str] = frozenset()) -> bool:
+def about_other_years(hit: Hit, years: set[str], issued: AbstractSet[str] = frozenset()) -> bool:
     """Whether ``hit``'s document is about another time than all of ``years`` (the years a question
     names): its title names other years ("关于2019年部分节假日安排的通知" for a 2020 question), or it
     expired before them (a 2014–2016 tax relief for someone discharged in 2020). A document issued
